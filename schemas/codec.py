@@ -1,0 +1,95 @@
+"""Bytes to records and back, with errors that say exactly what is wrong.
+
+Decoding never raises anything but :class:`~tokenyard.errors.RequestError`
+subclasses. When an event is broken, :func:`salvage` recovers whatever is still
+readable (request id, tenant, reply topic) so the caller can still send an error
+reply to the right place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from tokenyard.errors import InvalidRequest, MalformedEvent
+from tokenyard.schemas.records import Request, TopicName
+
+R = TypeVar("R", bound=BaseModel)
+
+_MAX_ERRORS_REPORTED = 5
+
+
+def dumps(record: BaseModel) -> bytes:
+    """Compact JSON; ``None`` fields are dropped so events stay small."""
+    return orjson.dumps(record.model_dump(mode="json", exclude_none=True))
+
+
+def loads_object(raw: bytes) -> dict[str, Any]:
+    """Parse bytes as a JSON object or raise :class:`MalformedEvent`."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedEvent(f"event is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise MalformedEvent(f"event must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def validate(model: type[R], value: dict[str, Any]) -> R:
+    """Build ``model`` from a parsed object or raise :class:`InvalidRequest`."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:_MAX_ERRORS_REPORTED]
+        ]
+        more = exc.error_count() - len(problems)
+        suffix = f" (and {more} more)" if more > 0 else ""
+        raise InvalidRequest(
+            "request does not match the schema: " + "; ".join(problems) + suffix,
+            fields=sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}),
+        ) from exc
+
+
+def decode(model: type[R], raw: bytes) -> R:
+    return validate(model, loads_object(raw))
+
+
+def decode_request(raw: bytes) -> Request:
+    return decode(Request, raw)
+
+
+@dataclass(frozen=True)
+class Salvage:
+    """What could still be read from an event that failed to decode."""
+
+    request_id: str | None = None
+    tenant: str | None = None
+    reply_to: str | None = None
+
+
+_TOPIC_RE = re.compile(TopicName.__metadata__[0].pattern)
+
+
+def salvage(raw: bytes) -> Salvage:
+    """Best effort: the routing fields of a broken event, each only if well-formed."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return Salvage()
+    if not isinstance(value, dict):
+        return Salvage()
+
+    def short_str(key: str) -> str | None:
+        v = value.get(key)
+        return v if isinstance(v, str) and 0 < len(v) <= 128 else None
+
+    reply_to = value.get("reply_to")
+    if not (isinstance(reply_to, str) and len(reply_to) <= 249 and _TOPIC_RE.match(reply_to)):
+        reply_to = None
+    return Salvage(short_str("request_id"), short_str("tenant"), reply_to)
