@@ -29,6 +29,9 @@ class Completion:
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     raw_id: str | None = None
+    # True when the provider reported no usage (e.g. a stream without its usage
+    # chunk): ``usage`` is then all zeros and the cost must be flagged unknown, not $0.
+    usage_missing: bool = False
 
 
 @dataclass(frozen=True)
