@@ -30,7 +30,8 @@ meets them, with ``raise ... from exc``; nothing above that boundary sees them.
     │   ├── ContextLengthExceeded       context_length_exceeded
     │   ├── ContentFiltered             content_filtered
     │   ├── ProviderAuthError           provider_auth_error
-    │   └── ProviderBadRequest          provider_bad_request
+    │   ├── ProviderBadRequest          provider_bad_request
+    │   └── TargetSkipped               target_skipped      (not called; retriable per reason)
     ├── AllTargetsFailed                all_targets_failed  (names every failure)
     ├── SinkUnavailable                 sink_unavailable    retriable, retry_after
     ├── ReplyTimeout                    timeout             retriable (client side)
@@ -228,6 +229,26 @@ class ProviderAuthError(ProviderError):
 
 class ProviderBadRequest(ProviderError):
     code = "provider_bad_request"
+
+
+class TargetSkipped(ProviderError):
+    """The target was not called: ``details['reason']`` says why.
+
+    Reasons: ``breaker_open`` and ``retry_after_hold`` (retriable: the target may be
+    back later), ``capability`` and ``context_window`` (it can never serve this
+    request), ``deadline`` and ``attempt_budget`` (no time or attempts left).
+    """
+
+    code = "target_skipped"
+
+    def __init__(self, message: str, *, reason: str, retriable: bool, **kwargs: Any):
+        super().__init__(message, reason=reason, **kwargs)
+        self.reason = reason
+        self._retriable = retriable
+
+    @property
+    def retriable(self) -> bool:  # type: ignore[override]
+        return self._retriable
 
 
 class AllTargetsFailed(TokenyardError):
