@@ -1,0 +1,50 @@
+"""The Faust app factory. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from tokenyard.streams.settings import Settings
+from tokenyard.streams.transport import Transport
+
+
+class TokenyardApp(faust.App):
+    """A Faust app whose consumers honour ``kafka.fetch_max_wait_ms``."""
+
+    def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+
+    def _new_transport(self) -> Transport:
+        return Transport(self.conf.broker_consumer, self)
+
+
+def create_app(
+    settings: Settings, *, app_id: str, web_port: int | None = None, data_dir: str | None = None
+) -> TokenyardApp:
+    """One app per process role (workers, usage sink); ``app_id`` is the group id."""
+    kafka = settings.kafka
+    return TokenyardApp(
+        app_id,
+        broker=f"kafka://{kafka.bootstrap}",
+        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+        broker_session_timeout=kafka.session_timeout_s,
+        broker_heartbeat_interval=kafka.heartbeat_interval_s,
+        broker_request_timeout=max(40.0, kafka.session_timeout_s * 2),
+        broker_commit_interval=0.5,
+        producer_linger=kafka.producer_linger_ms / 1000.0,
+        # tansu has no idempotent producer or transactions: at-least-once.
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=1,
+        topic_partitions=kafka.request_partitions,
+        web_enabled=web_port is not None,
+        web_port=web_port or 6066,
+        web_host="127.0.0.1",
+        datadir=data_dir or f"{settings.worker.data_dir}/faust-{app_id}",
+        store="memory://",
+        autodiscover=False,
+    )

@@ -1,0 +1,62 @@
+"""Builds the Faust apps of the two process roles from settings.
+
+* the gateway worker: the request agent (intake -> invoke -> publish);
+* the usage sink: batches usage events into ClickHouse. It runs in a process of
+  its own because embedded chDB allows one process per data directory; it also
+  serves analyst queries on a loopback web port so `tokenyard report` can read
+  while it owns the directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+import httpx
+
+from tokenyard.agents.gateway import Gateway, register
+from tokenyard.agents.intake import IntakeRules
+from tokenyard.agents.publish import Publisher, faust_sender
+from tokenyard.providers.router import Router
+from tokenyard.streams.app import TokenyardApp, create_app
+from tokenyard.streams.settings import Settings
+from tokenyard.streams.topics import declare
+
+
+def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> TokenyardApp:
+    app = create_app(settings, app_id=settings.worker.group_id)
+    topics = declare(app, settings.kafka)
+    # One connection pool for every provider call of this worker.
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        timeout=None,  # each call sets its own phased timeouts
+    )
+    router = Router.from_settings(settings, http=http, environ=environ)
+    rules = IntakeRules(
+        max_prompt_chars=settings.worker.max_prompt_chars,
+        reply_topic_patterns=settings.worker.reply_topics,
+        internal_topics=topics.names.internal(),
+        has_route=router.has_route,
+    )
+    gateway = Gateway(
+        rules=rules,
+        router=router,
+        publisher=Publisher(faust_sender(app), topics.names),
+        default_deadline_s=settings.worker.default_deadline_s,
+    )
+    register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
+
+    @app.on_before_shutdown.connect
+    async def _close_http(app: Any, **kwargs: Any) -> None:
+        await http.aclose()
+
+    return app
+
+
+def run(app: faust.App, *, loglevel: str = "info") -> None:
+    """Run ``app`` as a Faust worker in the foreground until SIGINT/SIGTERM."""
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    logging.getLogger("faust").setLevel(logging.WARNING if loglevel == "info" else loglevel.upper())
+    worker.execute_from_commandline()

@@ -1,0 +1,3 @@
+from tokenyard.streams.cli import main
+
+main()

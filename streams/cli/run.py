@@ -1,0 +1,55 @@
+"""Process entry points: `tokenyard worker`, `tokenyard sink`, `tokenyard broker`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import click
+
+from tokenyard.streams.broker import LocalBroker
+
+
+@click.command()
+@click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+@click.pass_obj
+def worker(ctx: object, loglevel: str) -> None:
+    """Run one gateway worker (the request agent) in the foreground.
+
+    Start as many as you like: they share the requests topic's partitions.
+    """
+    from tokenyard.streams.assembly import build_gateway_app, run
+
+    run(build_gateway_app(ctx.settings, os.environ), loglevel=loglevel)  # type: ignore[attr-defined]
+
+
+@click.command()
+@click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+@click.pass_obj
+def sink(ctx: object, loglevel: str) -> None:
+    """Run the usage sink: usage events from Kafka into ClickHouse, in batches.
+
+    It owns the embedded chDB directory while it runs and serves analyst queries
+    on 127.0.0.1:<sink.web_port> for `tokenyard report`.
+    """
+    from tokenyard.streams.assembly import build_sink_app, run
+
+    run(build_sink_app(ctx.settings), loglevel=loglevel)  # type: ignore[attr-defined]
+
+
+@click.command()
+@click.option("--port", type=int, default=None, help="Port (default: the one in kafka.bootstrap).")
+@click.pass_obj
+def broker(ctx: object, port: int | None) -> None:
+    """Run the local tansu broker on loopback until Ctrl-C (memory storage)."""
+    if port is None:
+        port = int(ctx.settings.kafka.bootstrap.rpartition(":")[2])  # type: ignore[attr-defined]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalBroker(port=port) as b:
+        click.echo(f"tansu broker listening on {b.bootstrap} (memory storage; Ctrl-C stops it)")
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass

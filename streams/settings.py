@@ -1,0 +1,166 @@
+"""Typed settings, loaded once from one TOML file plus environment overrides.
+
+``load_settings(path, environ)`` is the only place that reads configuration; the
+result is frozen and passed down. Environment overrides use double underscores
+for nesting: ``TOKENYARD__KAFKA__BOOTSTRAP=broker:9092`` sets ``kafka.bootstrap``.
+Unknown keys, wrong types and missing API-key variables fail at start with a
+:class:`~tokenyard.errors.ConfigError` that names the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tokenyard.errors import ConfigError
+from tokenyard.pricing.table import Price
+from tokenyard.providers.config import ProviderConfig
+from tokenyard.providers.routing_config import BreakerConfig, RetryConfig, RouteConfig, split_target
+
+ENV_PREFIX = "TOKENYARD__"
+DEFAULT_CONFIG_ENV = "TOKENYARD_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(_Section):
+    bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = Field(default="tokenyard", pattern=r"^[A-Za-z0-9._-]+$")
+    request_partitions: int = Field(default=4, ge=1, le=1024)
+    reply_partitions: int = Field(default=4, ge=1, le=1024)
+    usage_partitions: int = Field(default=2, ge=1, le=1024)
+    # tansu never cuts a fetch long-poll short when data arrives, so this bounds
+    # every hop's latency; Faust hard-codes 1,500 ms (see streams/transport.py).
+    fetch_max_wait_ms: int = Field(default=10, ge=1, le=10_000)
+    # tansu completes group joins only after session_timeout / 2.
+    session_timeout_s: float = Field(default=10.0, ge=1.0, le=300.0)
+    heartbeat_interval_s: float = Field(default=1.0, gt=0.0, le=60.0)
+    producer_linger_ms: int = Field(default=5, ge=0, le=1000)
+    security_protocol: str = Field(default="PLAINTEXT", pattern=r"^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+
+
+class WorkerSettings(_Section):
+    group_id: str = "tokenyard-worker"
+    # In-flight requests per worker: provider calls are slow, so one partition's
+    # events are processed concurrently and committed in offset order.
+    concurrency: int = Field(default=64, ge=1, le=4096)
+    max_prompt_chars: int = Field(default=200_000, ge=1)
+    default_deadline_s: float = Field(default=120.0, gt=0)
+    # Glob patterns a request's reply_to must match; everything else is rejected
+    # so a request cannot make the gateway write into arbitrary topics.
+    reply_topics: tuple[str, ...] = ("tokenyard.replies", "tokenyard.replies.*", "*.replies")
+    data_dir: str = ".tokenyard"
+
+
+class ClickHouseSettings(_Section):
+    dsn: str = "chdb://.tokenyard/chdb"
+    database: str = "tokenyard"
+
+
+class SinkSettings(_Section):
+    group_id: str = "tokenyard-usage-sink"
+    batch_size: int = Field(default=1000, ge=1, le=1_000_000)
+    flush_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    retry_backoff_max_s: float = Field(default=30.0, gt=0)
+    # The sink owns the chDB directory; `tokenyard report` reads through this port.
+    web_port: int = Field(default=6067, ge=1, le=65535)
+
+
+class LocalModelSettings(_Section):
+    """The llama.cpp server the local stack starts for the default route."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=1, le=65535)
+    model_alias: str = "smollm2"
+    threads: int = Field(default=2, ge=1, le=256)
+    context_window: int = Field(default=2048, ge=256)
+
+
+class Settings(_Section):
+    kafka: KafkaSettings = KafkaSettings()
+    worker: WorkerSettings = WorkerSettings()
+    clickhouse: ClickHouseSettings = ClickHouseSettings()
+    sink: SinkSettings = SinkSettings()
+    local_model: LocalModelSettings = LocalModelSettings()
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    routes: dict[str, RouteConfig] = Field(default_factory=dict)
+    retry: RetryConfig = RetryConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    # Price overrides, keyed like the shipped table: "<provider>/<model>" or a model name.
+    prices: dict[str, Price] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _routes_name_known_targets(self) -> Settings:
+        for route_name, route in self.routes.items():
+            for target in [*route.targets, *(route.low_priority_targets or [])]:
+                provider, model = split_target(target)
+                where = f"routes.{route_name}"
+                if provider not in self.providers:
+                    raise ValueError(f"{where}: target {target!r} names unknown provider {provider!r}")
+                if model not in self.providers[provider].models:
+                    raise ValueError(
+                        f"{where}: target {target!r} names model {model!r} that "
+                        f"providers.{provider}.models does not declare"
+                    )
+        return self
+
+
+def defaults_path() -> Path:
+    return Path(__file__).with_name("defaults.toml")
+
+
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (or ``$TOKENYARD_CONFIG``, or the embedded defaults) plus env overrides."""
+    environ = {} if environ is None else environ
+    path = path or environ.get(DEFAULT_CONFIG_ENV) or defaults_path()
+    data = _read_toml(Path(path))
+    _apply_env_overrides(data, environ)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"config key {key}: {first['msg']}{more}", key=key) from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not path:
+            raise ConfigError(f"environment variable {name} names no setting")
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment variable {name}: {part} is not a section")
+            node = child
+        node[path[-1]] = _parse_env_value(raw)
+
+
+def _parse_env_value(raw: str) -> Any:
+    """JSON where it parses (numbers, booleans, lists), the plain string otherwise."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw

@@ -1,0 +1,66 @@
+"""Every topic tokenyard uses, declared once.
+
+Names derive from ``kafka.topic_prefix``. Keys: requests and cache entries are
+keyed by tenant (so one worker owns all of a tenant's state), replies and
+chunks by request_id, usage events by request_id, dead letters by source key.
+Values are raw bytes: stages decode them themselves so a malformed event can be
+dead-lettered with its original bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from tokenyard.streams.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    requests: str
+    replies: str
+    usage: str
+    dead_letters: str
+    cache: str
+
+    @classmethod
+    def from_settings(cls, kafka: KafkaSettings) -> TopicNames:
+        p = kafka.topic_prefix
+        return cls(
+            requests=f"{p}.requests",
+            replies=f"{p}.replies",
+            usage=f"{p}.usage",
+            dead_letters=f"{p}.dead-letters",
+            cache=f"{p}.cache",
+        )
+
+    def internal(self) -> frozenset[str]:
+        """Topics a request may never name as its ``reply_to``."""
+        return frozenset({self.requests, self.usage, self.dead_letters, self.cache})
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The Faust topic objects of one app."""
+
+    names: TopicNames
+    requests: faust.TopicT
+    usage: faust.TopicT
+    dead_letters: faust.TopicT
+
+
+def declare(app: faust.App, kafka: KafkaSettings) -> Topics:
+    names = TopicNames.from_settings(kafka)
+
+    def raw(name: str, partitions: int, **kw: object) -> faust.TopicT:
+        return app.topic(
+            name, partitions=partitions, key_serializer="raw", value_serializer="raw", **kw
+        )
+
+    return Topics(
+        names=names,
+        requests=raw(names.requests, kafka.request_partitions),
+        usage=raw(names.usage, kafka.usage_partitions),
+        dead_letters=raw(names.dead_letters, 1),
+    )

@@ -1,0 +1,31 @@
+"""Faust's aiokafka transport with the consumer fetch wait under our control.
+
+Faust hard-codes ``fetch_max_wait_ms=1500`` for worker consumers. On a broker
+that does not end a long-poll when data arrives (tansu, see ENVIRONMENT.md) that
+makes every hop cost up to 1.5 s, so the worker consumer is built by Faust as
+usual and then given the configured wait before it starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import aiokafka
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka passes this to its Fetcher in start(), which runs after us.
+        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> _ConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class Transport(faust_aiokafka.Transport):
+    Consumer: ClassVar[type] = _Consumer
