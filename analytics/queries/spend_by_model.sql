@@ -1,0 +1,21 @@
+-- answers: What did each provider and model cost in the window, for how many tokens?
+--   Exact: reads usage_events FINAL. Attempt rows only (what providers billed).
+-- param since DateTime64(3, 'UTC'): start of the window, inclusive
+-- param until DateTime64(3, 'UTC'): end of the window, exclusive
+-- param tenant String = '': only this tenant; empty for every tenant
+SELECT
+    provider,
+    model,
+    sum(cost) AS cost_usd,
+    countIf(cost_unknown) AS cost_unknown_attempts,
+    count() AS attempts,
+    sum(input_tokens) AS input_tokens,
+    sum(output_tokens) AS output_tokens,
+    sum(cached_input_tokens) AS cached_input_tokens,
+    sum(reasoning_tokens) AS reasoning_tokens
+FROM usage_events FINAL
+WHERE kind = 'attempt'
+  AND ts >= {since:DateTime64(3, 'UTC')} AND ts < {until:DateTime64(3, 'UTC')}
+  AND ({tenant:String} = '' OR tenant = {tenant:String})
+GROUP BY provider, model
+ORDER BY cost_usd DESC, provider, model
