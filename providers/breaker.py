@@ -68,9 +68,15 @@ def window_counts(breaker: Breaker, now: float, config: BreakerConfig) -> tuple[
     return sum(b.calls for b in live), sum(b.failures for b in live)
 
 
-def allow(breaker: Breaker, now: float, config: BreakerConfig) -> tuple[Breaker, bool]:
-    """Whether a call may go to the target now; admitting a probe is a transition."""
-    if breaker.held_until is not None and now < breaker.held_until:
+def allow(
+    breaker: Breaker, now: float, config: BreakerConfig, *, honour_hold: bool = True
+) -> tuple[Breaker, bool]:
+    """Whether a call may go to the target now; admitting a probe is a transition.
+
+    ``honour_hold=False`` is for the request that got the Retry-After: it already
+    waited it out, and clock jitter must not turn its retry into a skip.
+    """
+    if honour_hold and breaker.held_until is not None and now < breaker.held_until:
         return breaker, False
     if breaker.state is BreakerState.open:
         assert breaker.opened_at is not None
@@ -159,8 +165,9 @@ class BreakerBoard:
         self.config = config
         self._breakers: dict[str, Breaker] = {}
 
-    def allow(self, target: str, now: float) -> bool:
-        breaker, allowed = allow(self._breakers.get(target, Breaker()), now, self.config)
+    def allow(self, target: str, now: float, *, honour_hold: bool = True) -> bool:
+        current = self._breakers.get(target, Breaker())
+        breaker, allowed = allow(current, now, self.config, honour_hold=honour_hold)
         self._breakers[target] = breaker
         return allowed
 
