@@ -232,9 +232,10 @@ class FakeProviderServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        # A test that gave up on a slow answer must not wait a minute for teardown.
+        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5, backlog=1024)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self
