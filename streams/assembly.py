@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -20,6 +22,7 @@ from tokenyard.agents.gateway import Gateway, register
 from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_sender
 from tokenyard.providers.router import Router
+from tokenyard.streams import query_views
 from tokenyard.streams.app import TokenyardApp, create_app
 from tokenyard.streams.settings import Settings
 from tokenyard.streams.topics import declare
@@ -51,6 +54,43 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     @app.on_before_shutdown.connect
     async def _close_http(app: Any, **kwargs: Any) -> None:
         await http.aclose()
+
+    return app
+
+
+def build_sink_app(settings: Settings) -> TokenyardApp:
+    from tokenyard.agents import usage_sink
+    from tokenyard.analytics.client import open_client
+    from tokenyard.analytics.migrate import migrate
+    from tokenyard.analytics.sink import RetryPolicy, UsageWriter
+
+    app = create_app(settings, app_id=settings.sink.group_id, web_port=settings.sink.web_port)
+    topics = declare(app, settings.kafka)
+    client = open_client(settings.clickhouse.dsn, settings.clickhouse.database)
+    migrate(client)
+    # chDB is not thread-safe across concurrent calls and has no async client:
+    # every ClickHouse call of this process goes through this one thread.
+    clickhouse_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+
+    async def run_blocking(fn: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(clickhouse_thread, fn)
+
+    sink = usage_sink.UsageSink(
+        writer=UsageWriter(client),
+        publisher=Publisher(faust_sender(app), topics.names),
+        retry=RetryPolicy(max_s=settings.sink.retry_backoff_max_s),
+        run_blocking=run_blocking,
+    )
+    usage_sink.register(
+        app, sink, topics.usage,
+        batch_size=settings.sink.batch_size, flush_interval_s=settings.sink.flush_interval_s,
+    )
+    query_views.register(app, client, run_blocking)
+
+    @app.on_before_shutdown.connect
+    async def _close_clickhouse(app: Any, **kwargs: Any) -> None:
+        await run_blocking(client.close)
+        clickhouse_thread.shutdown(wait=True)
 
     return app
 

@@ -76,6 +76,7 @@ class LocalStack:
     workers: int = 1
     with_model: bool = True
     with_sink: bool = True
+    with_broker: bool = True  # False: use the broker kafka.bootstrap names
     env_overrides: dict[str, str] = field(default_factory=dict)
     broker: LocalBroker | None = None
     children: list[Child] = field(default_factory=list)
@@ -83,7 +84,8 @@ class LocalStack:
     def start(self, progress: Callable[[str], None] = print) -> LocalStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self._start_broker(progress)
+            if self.with_broker:
+                self._start_broker(progress)
             if self.with_model and self.settings.local_model.enabled:
                 self._start_model(progress)
             if self.with_sink:

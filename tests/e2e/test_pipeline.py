@@ -1,0 +1,159 @@
+"""End to end: client -> tansu -> gateway worker -> fake provider over HTTP -> reply,
+with usage rows landing in ClickHouse (chDB, owned by the sink process)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tokenyard.errors import RemoteError, ReplyTimeout
+from tests.e2e.conftest import dump_logs
+from tests.e2e.pipeline import Pipeline, start_pipeline
+
+pytestmark = pytest.mark.broker
+
+
+async def _ready(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        reply = await client.complete([{"role": "user", "content": "ready?"}], tenant="probe", timeout=60)
+    assert reply.status == "ok"
+
+
+@pytest.fixture(scope="module")
+def pipeline(broker, fake_provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    tmp = tmp_path_factory.mktemp("pipeline")
+    running = start_pipeline(tmp, broker.bootstrap, fake_provider)
+    try:
+        asyncio.run(_ready(running))
+    except BaseException:
+        print(dump_logs(tmp / "logs"))
+        running.stack.stop()
+        raise
+    yield running
+    running.stack.stop()
+
+
+def user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+async def test_many_concurrent_requests_get_their_own_replies(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        replies = await asyncio.gather(
+            *(client.complete(user(f"question number {i}"), tenant=f"t{i % 3}", timeout=30) for i in range(40))
+        )
+    for i, reply in enumerate(replies):
+        assert reply.status == "ok"
+        assert f"question number {i}" in (reply.content or "")
+        assert reply.tenant == f"t{i % 3}"
+        assert reply.provider == "fake" and reply.provider_model == "echo"
+        assert reply.usage is not None and reply.usage.input_tokens > 0
+        # priced at $1 / $2 per million tokens in the test config
+        expected = (Decimal(reply.usage.input_tokens) * 1 + Decimal(reply.usage.output_tokens) * 2) / 10**6
+        assert reply.cost_usd == expected and not reply.cost_unknown
+
+
+async def test_usage_rows_reach_clickhouse(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        reply = await client.complete(user("count my tokens"), tenant="ledger", timeout=30)
+    rows: list[dict] = []
+    for _ in range(100):
+        rows = await pipeline.query("request_usage", request_id=reply.request_id)
+        if len(rows) >= 2:
+            break
+        await asyncio.sleep(0.2)
+    kinds = sorted(r["kind"] for r in rows)
+    assert kinds == ["attempt", "request"], rows
+    outcome = next(r for r in rows if r["kind"] == "request")
+    assert outcome["tenant"] == "ledger" and outcome["status"] == "ok"
+    assert int(outcome["input_tokens"]) == reply.usage.input_tokens
+    assert Decimal(str(outcome["cost_usd"])) == reply.cost_usd
+
+
+async def test_fallback_to_the_next_target(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        reply = await client.complete(user("fall back please"), model="fallback", timeout=30)
+    assert reply.status == "ok" and reply.provider_model == "echo"
+    assert reply.attempts >= 2
+
+
+async def test_every_target_failing_names_each_failure(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        with pytest.raises(RemoteError) as info:
+            await client.complete(user("doomed"), model="broken", timeout=30)
+    assert info.value.code == "all_targets_failed"
+    assert "fake:fail-500" in info.value.message
+
+
+async def test_client_times_out_with_a_clear_error(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        with pytest.raises(ReplyTimeout, match="within 0.2s"):
+            await client.complete(user("too slow"), model="default", timeout=0.2, deadline_ms=2**62)
+
+
+BAD_EVENTS = {
+    "not_json": b"{this is not json",
+    "invalid_utf8": b'{"request_id": "\xff\xfe"}',
+    "array": b"[1, 2, 3]",
+}
+
+
+def _valid(request_id: str, reply_to: str, **changes) -> bytes:
+    value = {
+        "request_id": request_id,
+        "tenant": "acme",
+        "model": "default",
+        "messages": [{"role": "user", "content": "hi"}],
+        "reply_to": reply_to,
+    }
+    value.update(changes)
+    return orjson.dumps(value)
+
+
+async def test_bad_input_gets_error_replies_and_dead_letters(pipeline: Pipeline) -> None:
+    replies_topic = pipeline.names.replies
+    cases = {
+        "bad-missing": (orjson.dumps({"request_id": "bad-missing", "reply_to": replies_topic}), "invalid_request"),
+        "bad-types": (_valid("bad-types", replies_topic, tenant=5), "invalid_request"),
+        "bad-route": (_valid("bad-route", replies_topic, model="gpt-99"), "unknown_model"),
+        "bad-empty": (_valid("bad-empty", replies_topic, messages=[]), "invalid_request"),
+        "bad-temp": (_valid("bad-temp", replies_topic, params={"temperature": 7}), "invalid_request"),
+        "bad-size": (_valid("bad-size", replies_topic, messages=[{"role": "user", "content": "x" * 6000}]),
+                     "prompt_too_large"),
+        "bad-topic": (_valid("bad-topic", "payments.ledger"), "unknown_reply_topic"),
+        "bad-late": (_valid("bad-late", replies_topic, deadline_ms=1000), "deadline_exceeded"),
+    }
+    async with pipeline.client() as client:
+        # wait on the client's reply reader for the error replies we expect
+        futures = {rid: asyncio.get_running_loop().create_future() for rid in cases if rid != "bad-topic"}
+        client._waiting.update(futures)
+        await pipeline.produce_raw([raw for raw, _ in cases.values()] + list(BAD_EVENTS.values()))
+        done = await asyncio.wait_for(asyncio.gather(*futures.values()), 30)
+    got = {r.request_id: r for r in done}
+    for rid, (_, code) in cases.items():
+        if rid == "bad-topic":
+            continue
+        assert got[rid].status == "error" and got[rid].error.code == code, (rid, got[rid])
+        assert got[rid].error.message
+
+    # Every bad input except the merely late one is a dead letter with its original bytes.
+    expected_letters = len(cases) - 1 + len(BAD_EVENTS)
+    letters = await pipeline.read_topic(pipeline.names.dead_letters, until=expected_letters)
+    originals = {base64.b64decode(letter["value_b64"]) for letter in letters}
+    for rid, (raw, code) in cases.items():
+        if rid != "bad-late":
+            assert raw in originals, rid
+    for raw in BAD_EVENTS.values():
+        assert raw in originals
+    codes = {letter["error"]["code"] for letter in letters}
+    assert {"malformed_event", "invalid_request", "unknown_model", "prompt_too_large", "unknown_reply_topic"} <= codes
+
+    # ... and the worker went on serving.
+    async with pipeline.client() as client:
+        assert (await client.complete(user("still alive?"), timeout=30)).status == "ok"
