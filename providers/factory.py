@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from tokenyard.providers.base import Provider
+from tokenyard.providers.anthropic import AnthropicProvider
 from tokenyard.providers.config import ProviderConfig
 from tokenyard.providers.openai import OpenAICompatibleProvider, OpenAIProvider
 
@@ -26,4 +27,4 @@ def build_provider(
         return OpenAIProvider(name, cfg, client, api_key, clock=clock, wall_clock=wall_clock)
     if cfg.kind == "openai_compatible":
         return OpenAICompatibleProvider(name, cfg, client, api_key, clock=clock, wall_clock=wall_clock)
-    raise NotImplementedError(f"provider kind {cfg.kind!r} is not built yet")
+    return AnthropicProvider(name, cfg, client, api_key, clock=clock, wall_clock=wall_clock)

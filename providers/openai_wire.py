@@ -16,6 +16,7 @@ import orjson
 from tokenyard.errors import BadProviderResponse, ContentFiltered, StreamInterrupted
 from tokenyard.providers.base import Completion, Delta
 from tokenyard.providers.http_failures import error_from_response
+from tokenyard.providers.sse import SseEvent
 from tokenyard.schemas.records import Request, Usage
 
 MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
@@ -139,6 +140,10 @@ class StreamAssembler:
     raw_id: str | None = None
     done: bool = False
     chunks: int = 0
+
+    def feed_event(self, event: SseEvent) -> Delta | None:
+        # OpenAI streams only unnamed events; the payload is all in ``data``.
+        return self.feed(event.data)
 
     def feed(self, data: str) -> Delta | None:
         """One SSE ``data`` field; the text it adds, if any."""
