@@ -48,6 +48,10 @@ class NamedQuery:
     params: tuple[QueryParam, ...]
     sql: str
 
+    @property
+    def param_names(self) -> set[str]:
+        return {param.name for param in self.params}
+
     def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """ClickHouse parameters for ``values``: defaults filled, types checked.
 
