@@ -21,11 +21,12 @@ import random as random_module
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 import httpx
 
 from tokenyard.errors import ConfigError, UnknownRoute
-from tokenyard.pricing import PriceTable
+from tokenyard.pricing import Price, PriceTable, load_shipped_prices
 from tokenyard.providers.base import Provider
 from tokenyard.providers.breaker import BreakerBoard, BreakerSnapshot
 from tokenyard.providers.config import ProviderConfig, resolve_api_key
@@ -48,6 +49,21 @@ from tokenyard.providers.routing_config import (
     split_target,
 )
 from tokenyard.schemas.records import Priority, Request
+
+
+class RouterSettings(Protocol):
+    """The parts of the worker settings the router reads (``streams.settings.Settings``)."""
+
+    @property
+    def providers(self) -> Mapping[str, ProviderConfig]: ...
+    @property
+    def routes(self) -> Mapping[str, RouteConfig]: ...
+    @property
+    def retry(self) -> RetryConfig: ...
+    @property
+    def breaker(self) -> BreakerConfig: ...
+    @property
+    def prices(self) -> Mapping[str, Price]: ...
 
 
 def pick_arm(route: str, request_id: str, targets: Sequence[str], weights: Mapping[str, float]) -> str:
@@ -180,6 +196,24 @@ class Router:
             retry=routing.retry,
             breaker=routing.breaker,
             **runtime,  # type: ignore[arg-type]
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: RouterSettings,
+        *,
+        http: httpx.AsyncClient,
+        environ: Mapping[str, str],
+        shipped_prices: PriceTable | None = None,
+        **runtime: object,
+    ) -> Router:
+        """The worker's router from its settings: shipped prices with config overrides."""
+        prices = (shipped_prices or load_shipped_prices()).with_overrides(settings.prices)
+        routing = RoutingConfig(routes=settings.routes, retry=settings.retry, breaker=settings.breaker)
+        return cls.from_config(
+            providers=settings.providers, routing=routing, client=http, environ=environ,
+            prices=prices, **runtime,
         )
 
     def has_route(self, name: str) -> bool:

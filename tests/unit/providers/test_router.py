@@ -182,3 +182,21 @@ async def test_from_config_builds_only_used_providers_with_real_factory():
         )
     # openai/anthropic need keys (absent from environ) but no route uses them.
     assert router.route_names() == ["chat"]
+
+
+async def test_from_settings_applies_price_overrides_over_the_shipped_table():
+    from tokenyard.streams.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "providers": {"local": {"kind": "openai_compatible", "base_url": "http://127.0.0.1:9",
+                                    "models": {"m": {"context_window": 8000}}}},
+            "routes": {"chat": {"targets": ["local:m"]}},
+            "retry": {"attempt_budget": 4},
+            "prices": {"local/m": {"input": "0.5", "output": "1", "source": "ops", "as_of": "2025-08-15"}},
+        }
+    )
+    async with httpx.AsyncClient() as client:
+        router = Router.from_settings(settings, http=client, environ={})
+    chain, _ = router.chain_for(request())
+    assert chain[0].price.input == Decimal("0.5") and router.unpriced_targets() == []
