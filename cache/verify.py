@@ -1,0 +1,137 @@
+"""Does a stored question really ask what the new one asks?
+
+Embeddings put "capital of France" next to "capital of Spain" and "10 USD to EUR" next
+to "10 EUR to USD", so every nearest neighbour passes through here before it may be
+served. The checks are conservative: a candidate passes only if nothing typed differs
+(quoted text, numbers and their units, negations, antonyms, direction) and the content
+words line up. A word swapped for another is a different question; words only one
+side has are tolerated only when they are few, untyped and not qualifying a shared
+word ("vegan pancakes" is not "pancakes"). Paraphrases that fail cost a provider
+call; a wrong answer costs much more, so the rules err on that side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tokenyard.cache.analysis import CURRENCIES_C, LANGUAGES_C, UNITS_C, Analysis, analyse, canonical
+from tokenyard.cache.lexicon import ANTONYMS
+
+#: Words only one side has, at most, for a pass.
+MAX_EXTRA_WORDS = 2
+
+_ANTONYM_PAIRS = tuple({(canonical(a), canonical(b)) for a, b in ANTONYMS if canonical(a) != canonical(b)})
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    ok: bool
+    reason: str  # "match" or the first check that failed
+    detail: str = ""
+
+
+PASS = Verdict(True, "match")
+
+
+def verify(query: str | Analysis, candidate: str | Analysis, *, max_extra_words: int = MAX_EXTRA_WORDS) -> Verdict:
+    q = query if isinstance(query, Analysis) else analyse(query)
+    c = candidate if isinstance(candidate, Analysis) else analyse(candidate)
+    for check in (_quotes, _numbers, _negation, _antonyms, _direction):
+        verdict = check(q, c)
+        if not verdict.ok:
+            return verdict
+    return _content(q, c, max_extra_words)
+
+
+def _quotes(q: Analysis, c: Analysis) -> Verdict:
+    if q.quotes != c.quotes:
+        return Verdict(False, "quoted_text")
+    return PASS
+
+
+def _numbers(q: Analysis, c: Analysis) -> Verdict:
+    if q.numbers != c.numbers:
+        return Verdict(False, "numbers", f"{list(q.numbers)} vs {list(c.numbers)}")
+    if q.number_units and c.number_units and q.number_units != c.number_units:
+        return Verdict(False, "units", f"{sorted(q.number_units)} vs {sorted(c.number_units)}")
+    return PASS
+
+
+def _negation(q: Analysis, c: Analysis) -> Verdict:
+    if q.negations != c.negations:
+        return Verdict(False, "negation", f"{q.negations} vs {c.negations}")
+    return PASS
+
+
+def _antonyms(q: Analysis, c: Analysis) -> Verdict:
+    qs, cs = set(q.tokens), set(c.tokens)
+    for a, b in _ANTONYM_PAIRS:
+        for x, y in ((a, b), (b, a)):
+            if x in qs and y in cs and y not in qs and x not in cs:
+                return Verdict(False, "antonym", f"{x} vs {y}")
+    return PASS
+
+
+def _direction(q: Analysis, c: Analysis) -> Verdict:
+    for source, target in q.directions:
+        if (target, source) in c.directions and (source, target) not in c.directions:
+            return Verdict(False, "direction", f"{source}->{target} vs {target}->{source}")
+    return PASS
+
+
+def _typed(word: str, side: Analysis) -> bool:
+    """Words that name what the answer is about: never dropped or added silently."""
+    return (
+        word in side.names
+        or word in LANGUAGES_C
+        or word in UNITS_C
+        or word in CURRENCIES_C
+        or word in side.quotes
+    )
+
+
+def _runs(words: tuple[str, ...], only: frozenset[str]) -> list[tuple[str, tuple[str, ...], str]]:
+    """Maximal runs of words from ``only``, each with its neighbours (^ and $ at the ends)."""
+    runs = []
+    i = 0
+    while i < len(words):
+        if words[i] not in only:
+            i += 1
+            continue
+        j = i
+        while j < len(words) and words[j] in only:
+            j += 1
+        runs.append((words[i - 1] if i else "^", words[i:j], words[j] if j < len(words) else "$"))
+        i = j
+    return runs
+
+
+def _slot_pairs(words: tuple[str, ...], shared: frozenset[str]) -> set[tuple[str, str]]:
+    """Neighbouring pairs of shared words, with ^ and $ as ends: the slots a word could fill."""
+    kept = ["^", *(w for w in words if w in shared), "$"]
+    return set(zip(kept, kept[1:], strict=False))
+
+
+def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
+    q_only = q.content_set - c.content_set
+    c_only = c.content_set - q.content_set
+    shared = q.content_set & c.content_set
+    for side, only in ((q, q_only), (c, c_only)):
+        typed = sorted(w for w in only if _typed(w, side))
+        if typed:
+            return Verdict(False, "unmatched_name", ", ".join(typed))
+    q_slots = {(before, after) for before, _, after in _runs(q.content, q_only)}
+    c_slots = {(before, after) for before, _, after in _runs(c.content, c_only)}
+    swapped = q_slots & c_slots
+    if swapped:
+        # The same words surround different words: one slot of the question changed.
+        return Verdict(False, "substitution", f"{sorted(q_only)} vs {sorted(c_only)}")
+    for side, only, other in ((q, q_only, c), (c, c_only, q)):
+        other_slots = _slot_pairs(other.content, shared)
+        for before, run, after in _runs(side.content, only):
+            if before != "^" and after != "$" and (before, after) in other_slots:
+                # Words added where the other side has nothing: a qualifier ("vegan pancakes").
+                return Verdict(False, "qualifier", " ".join(run))
+    if len(q_only) + len(c_only) > max_extra_words:
+        return Verdict(False, "extra_words", f"{sorted(q_only)} vs {sorted(c_only)}")
+    return PASS
