@@ -1,21 +1,21 @@
 """Routes, fallback policy, retries and circuit breakers, as typed config data.
 
-These are the ``[routing]`` tables of the operator's TOML file::
+In the worker's TOML (``streams.settings.Settings``) they are top-level tables::
 
-    [routing.retry]                  # defaults for every route
+    [retry]                          # defaults for every route
     max_attempts_per_target = 2
     attempt_budget = 6
 
-    [routing.breaker]
+    [breaker]
     failure_rate = 0.5
     open_s = 30
 
-    [routing.routes.chat]
+    [routes.chat]
     targets = ["openai:gpt-4o-mini", "anthropic:claude-3-5-haiku-20241022"]
     low_priority_targets = ["local:smollm2"]
     weights = { "openai:gpt-4o-mini" = 0.9, "anthropic:claude-3-5-haiku-20241022" = 0.1 }
 
-    [routing.routes.chat.policy.actions]
+    [routes.chat.policy.actions]
     provider_rate_limited = "fall_through"     # merged over the defaults
 
 A target is ``provider:model``; the model part may itself hold colons
@@ -209,7 +209,7 @@ class RouteConfig(_Config):
 
 
 class RoutingConfig(_Config):
-    """The ``[routing]`` table."""
+    """Routes with the retry and breaker defaults, as one value."""
 
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     retry: RetryConfig = RetryConfig()
