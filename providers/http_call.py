@@ -113,6 +113,7 @@ async def _fail_on_error_status(
 ) -> None:
     if response.is_success:
         return
+    deadlines.first_byte_seen()  # the headers of an error answer are its first byte
     async with asyncio.timeout_at(deadlines.total_at):
         body = await response.aread()
     raise error_from_response(
