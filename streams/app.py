@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -26,6 +27,8 @@ def create_app(
 ) -> TokenyardApp:
     """One app per process role (workers, usage sink); ``app_id`` is the group id."""
     kafka = settings.kafka
+    datadir = Path(data_dir or f"{settings.worker.data_dir}/faust-{app_id}")
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     return TokenyardApp(
         app_id,
         broker=f"kafka://{kafka.bootstrap}",
@@ -44,7 +47,7 @@ def create_app(
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_host="127.0.0.1",
-        datadir=data_dir or f"{settings.worker.data_dir}/faust-{app_id}",
+        datadir=str(datadir),
         store="memory://",
         autodiscover=False,
     )

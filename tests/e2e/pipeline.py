@@ -77,6 +77,9 @@ targets = ["fake:echo"]
 [routes.fallback]
 targets = ["fake:fail-500", "fake:echo"]
 
+[routes.slow]
+targets = ["fake:slow-first-byte-3000"]
+
 [routes.broken]
 targets = ["fake:fail-500"]
 {extra}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,8 +22,16 @@ pytestmark = pytest.mark.broker
 
 async def _ready(pipeline: Pipeline) -> None:
     async with pipeline.client() as client:
-        reply = await client.complete([{"role": "user", "content": "ready?"}], tenant="probe", timeout=60)
-    assert reply.status == "ok"
+        probe = asyncio.ensure_future(
+            client.complete([{"role": "user", "content": "ready?"}], tenant="probe", timeout=60)
+        )
+        while not probe.done():
+            dead = pipeline.stack.dead_children()
+            if dead:
+                probe.cancel()
+                raise RuntimeError(f"{[c.name for c in dead]} exited during start-up")
+            await asyncio.sleep(0.2)
+        assert probe.result().status == "ok"
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +103,9 @@ async def test_every_target_failing_names_each_failure(pipeline: Pipeline) -> No
 async def test_client_times_out_with_a_clear_error(pipeline: Pipeline) -> None:
     async with pipeline.client() as client:
         with pytest.raises(ReplyTimeout, match="within 0.2s"):
-            await client.complete(user("too slow"), model="default", timeout=0.2, deadline_ms=2**62)
+            await client.complete(
+                user("too slow"), model="slow", timeout=0.2, deadline_ms=int(time.time() * 1000) + 10_000
+            )
 
 
 BAD_EVENTS = {
