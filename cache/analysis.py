@@ -51,14 +51,17 @@ _FILLER_PHRASES = tuple(_word_pattern(p) for p in sorted(FILLER_PHRASES, key=len
 _PHRASES = tuple((_word_pattern(k), f" {v} ") for k, v in sorted(PHRASES.items(), key=lambda kv: -len(kv[0])))
 
 
-_STEM_EXCEPTIONS = {"does": "do", "goes": "go", "has": "have", "was": "be", "this": "this", "news": "news", "wrote": "write", "written": "write", "made": "make", "ran": "run", "spoken": "speak",
+_STEM_EXCEPTIONS = {"does": "do", "goes": "go", "has": "has", "was": "was", "this": "this", "news": "news", "wrote": "write", "written": "write", "made": "make", "ran": "run", "spoken": "speak",
     "inventor": "invent", "discoverer": "discover", "creator": "create", "founder": "found"}
 
 
 def stem(word: str) -> str:
     """A light suffix stripper; it only has to treat both sides of a pair alike."""
-    if len(word) <= 3 or not word.isalpha() or word in _STEM_EXCEPTIONS:
-        return _STEM_EXCEPTIONS.get(word, word)
+    if word in _STEM_EXCEPTIONS:
+        target = _STEM_EXCEPTIONS[word]
+        return target if target == word else stem(target)
+    if len(word) <= 3 or not word.isalpha():
+        return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
     if word.endswith(("sses", "shes", "ches", "xes", "zes")):

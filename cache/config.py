@@ -26,7 +26,7 @@ class RouteCacheConfig(BaseModel):
     #: Allow the embedding path; False keeps only exact hits.
     semantic: bool = True
     #: Minimum cosine similarity for a nearest neighbour to be verified at all.
-    similarity_threshold: float = Field(default=0.80, ge=-1.0, le=1.0)
+    similarity_threshold: float = Field(default=0.70, ge=-1.0, le=1.0)
     #: ``strict`` checks entities, numbers, negations, direction, ... (see verify.py);
     #: ``off`` trusts the cosine alone (known to give wrong answers; for experiments).
     verification: Strictness = "strict"

@@ -117,6 +117,9 @@ PHRASES = MappingProxyType(
         "british pounds": "gbp", "pounds sterling": "gbp", "japanese yen": "jpy", "yen": "jpy",
         "swiss francs": "chf", "canadian dollars": "cad", "australian dollars": "aud",
         "percent": "%", "per cent": "%", "sci-fi": "science fiction", "e-mail": "email",
+        "how do you say": "translate", "how do i say": "translate", "multiplied by": "times",
+        "raised to the power of": "to the power of", "how fast": "speed", "how old": "age",
+        "how tall": "height", "how far": "distance", "how heavy": "weight", "how deep": "depth",
         "how many people live in": "population of", "how many people are in": "population of",
         "a.m.": "am", "p.m.": "pm", "c++": "cpp", "c#": "csharp", "f#": "fsharp", ".net": "dotnet",
     }

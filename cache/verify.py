@@ -12,6 +12,7 @@ call; a wrong answer costs much more, so the rules err on that side.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from tokenyard.cache.analysis import CURRENCIES_C, LANGUAGES_C, UNITS_C, Analysis, analyse, canonical
@@ -116,6 +117,12 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
     q_only = q.content_set - c.content_set
     c_only = c.content_set - q.content_set
     shared = q.content_set & c.content_set
+    q_counts, c_counts = Counter(q.content), Counter(c.content)
+    q_more = {w for w in shared if q_counts[w] > c_counts[w]}
+    c_more = {w for w in shared if c_counts[w] > q_counts[w]}
+    if (q_more and c_only) or (c_more and q_only):
+        # "rice in a rice cooker" vs "quinoa in a rice cooker": a repeated word was replaced.
+        return Verdict(False, "substitution", f"{sorted(q_only | q_more)} vs {sorted(c_only | c_more)}")
     for side, only in ((q, q_only), (c, c_only)):
         typed = sorted(w for w in only if _typed(w, side))
         if typed:
@@ -129,9 +136,18 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
     for side, only, other in ((q, q_only, c), (c, c_only, q)):
         other_slots = _slot_pairs(other.content, shared)
         for before, run, after in _runs(side.content, only):
-            if before != "^" and after != "$" and (before, after) in other_slots:
+            if (
+                before != "^"
+                and after != "$"
+                and (before, after) in other_slots
+                and _adjacent(side.tokens, run[-1], after)
+            ):
                 # Words added where the other side has nothing: a qualifier ("vegan pancakes").
                 return Verdict(False, "qualifier", " ".join(run))
     if len(q_only) + len(c_only) > max_extra_words:
         return Verdict(False, "extra_words", f"{sorted(q_only)} vs {sorted(c_only)}")
     return PASS
+
+
+def _adjacent(tokens: tuple[str, ...], first: str, second: str) -> bool:
+    return any(a == first and b == second for a, b in zip(tokens, tokens[1:], strict=False))

@@ -1,0 +1,330 @@
+"""One partition's cache: exact map, one vector index per scope, TTL and capacity.
+
+A shard is a fold of the cache topic's records (:meth:`CacheShard.apply`), so every
+worker that replays the same records holds the same shard. That is why eviction is
+oldest-first by arrival rather than LRU: LRU would depend on lookups, which are not
+on the topic, and two rebuilds would disagree.
+
+All methods take ``now`` (seconds) instead of reading a clock. Calls are serialised
+by a lock: hnswlib must not add while it searches.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+import numpy as np
+
+from tokenyard.cache.analysis import analyse
+from tokenyard.cache.config import CacheConfig
+from tokenyard.cache.entry import CacheEntry, CacheInvalidation, CacheRecord, CacheTombstone
+from tokenyard.cache.index import HnswParams, VectorIndex
+from tokenyard.cache.keys import CacheKeys, cache_policy, fits_max_tokens, request_keys
+from tokenyard.cache.verify import verify
+from tokenyard.schemas.records import Request, Usage
+
+CACHEABLE_FINISH_REASONS = frozenset({"stop", "length"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: CacheEntry
+    similarity: float
+    kind: Literal["exact", "semantic"]
+
+    @property
+    def cost_saved(self) -> Decimal:
+        return self.entry.cost_usd or Decimal(0)
+
+
+@dataclass(frozen=True)
+class Miss:
+    #: bypass | refresh | no_embedding | empty_scope | below_threshold | rejected | not_found
+    reason: str
+    rejected: int = 0  # candidates above the threshold that failed verification
+    best_similarity: float | None = None
+    rejections: tuple[str, ...] = ()  # verifier reasons, one per rejected candidate
+
+    @property
+    def needs_embedding(self) -> bool:
+        """Call lookup again with the question's embedding to try the semantic path."""
+        return self.reason == "no_embedding"
+
+
+@dataclass
+class CacheStats:
+    entries: int = 0
+    scopes: int = 0
+    lookups: int = 0
+    exact_hits: int = 0
+    semantic_hits: int = 0
+    misses: int = 0
+    bypassed: int = 0
+    rejected_candidates: int = 0
+    expired: int = 0
+    evicted: int = 0
+    invalidated: int = 0
+    cost_saved_usd: Decimal = field(default_factory=Decimal)
+
+    @property
+    def hit_rate(self) -> float:
+        served = self.exact_hits + self.semantic_hits + self.misses
+        return (self.exact_hits + self.semantic_hits) / served if served else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "entries": self.entries,
+            "scopes": self.scopes,
+            "lookups": self.lookups,
+            "exact_hits": self.exact_hits,
+            "semantic_hits": self.semantic_hits,
+            "misses": self.misses,
+            "bypassed": self.bypassed,
+            "hit_rate": round(self.hit_rate, 4),
+            "rejected_candidates": self.rejected_candidates,
+            "expired": self.expired,
+            "evicted": self.evicted,
+            "invalidated": self.invalidated,
+            "cost_saved_usd": str(self.cost_saved_usd),
+        }
+
+
+def new_entry(
+    request: Request,
+    config: CacheConfig,
+    *,
+    content: str,
+    finish_reason: str,
+    provider: str,
+    provider_model: str,
+    usage: Usage,
+    cost_usd: Decimal | None,
+    embedding: np.ndarray | None,
+    now: float,
+) -> CacheEntry | None:
+    """The entry to publish for a provider's answer, or None when it must not be stored."""
+    route = config.for_route(request.model)
+    if not cache_policy(request, route, cache_enabled=config.enabled).may_store:
+        return None
+    if finish_reason not in CACHEABLE_FINISH_REASONS or not content:
+        return None
+    keys = request_keys(request, route)
+    return CacheEntry(
+        entry_id=keys.exact_key,
+        tenant=keys.tenant,
+        route=keys.route,
+        scope_id=keys.scope_id,
+        scope_tenant=keys.scope_tenant,
+        prompt=keys.prompt,
+        content=content,
+        finish_reason=finish_reason,
+        provider=provider,
+        provider_model=provider_model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=cost_usd,
+        max_tokens=request.params.max_tokens,
+        created_at=now,
+        expires_at=now + route.ttl_s,
+        request_id=request.request_id,
+        embedding=None if embedding is None or not route.semantic else np.asarray(embedding, np.float32),
+    )
+
+
+class CacheShard:
+    """The cache of one partition. Build it by :meth:`apply`-ing the topic in order."""
+
+    def __init__(self, config: CacheConfig, dimension: int = 384):
+        self.config = config
+        self.dimension = dimension
+        self.stats = CacheStats()
+        self._lock = threading.RLock()
+        self._entries: dict[str, CacheEntry] = {}  # entry_id -> entry, in arrival order
+        self._label_of: dict[str, int] = {}
+        self._entry_of_label: dict[int, str] = {}
+        self._scopes: dict[str, VectorIndex] = {}
+        self._expiry: list[tuple[float, int, str]] = []  # (expires_at, label, entry_id), lazy
+        self._invalidations: list[CacheInvalidation] = []
+        self._next_label = 0
+
+    # -- the fold -------------------------------------------------------------------
+
+    def apply(self, record: CacheRecord, now: float) -> None:
+        """Apply one record of the cache topic; replaying the topic rebuilds the shard."""
+        with self._lock:
+            if isinstance(record, CacheEntry):
+                self._put(record, now)
+            elif isinstance(record, CacheTombstone):
+                self._remove(record.entry_id)
+            elif isinstance(record, CacheInvalidation):
+                self._invalidate(record)
+            else:
+                raise TypeError(f"not a cache record: {type(record).__name__}")
+            self.stats.entries = len(self._entries)
+            self.stats.scopes = len(self._scopes)
+
+    def _put(self, entry: CacheEntry, now: float) -> None:
+        current = self._entries.get(entry.entry_id)
+        if current is not None and current.created_at > entry.created_at:
+            return  # a redelivered older answer never replaces a newer one
+        if any(inv.matches(entry) for inv in self._invalidations):
+            return
+        if current is not None:
+            self._remove(entry.entry_id)
+        if entry.expires_at <= now:
+            return
+        label = self._next_label
+        self._next_label += 1
+        self._entries[entry.entry_id] = entry.without_embedding()
+        self._label_of[entry.entry_id] = label
+        self._entry_of_label[label] = entry.entry_id
+        heapq.heappush(self._expiry, (entry.expires_at, label, entry.entry_id))
+        if entry.embedding is not None:
+            if entry.embedding.shape != (self.dimension,):
+                raise ValueError(f"embedding of {entry.entry_id} has shape {entry.embedding.shape}")
+            self._scope_index(entry.scope_id).add(label, entry.embedding)
+        while len(self._entries) > self.config.capacity_per_shard:
+            oldest = next(iter(self._entries))
+            self._remove(oldest)
+            self.stats.evicted += 1
+
+    def _scope_index(self, scope_id: str) -> VectorIndex:
+        index = self._scopes.get(scope_id)
+        if index is None:
+            index = VectorIndex(
+                self.dimension,
+                brute_force_below=self.config.brute_force_below,
+                hnsw=HnswParams(self.config.hnsw_m, self.config.hnsw_ef_construction, self.config.hnsw_ef),
+            )
+            self._scopes[scope_id] = index
+        return index
+
+    def _remove(self, entry_id: str) -> bool:
+        entry = self._entries.pop(entry_id, None)
+        if entry is None:
+            return False
+        label = self._label_of.pop(entry_id)
+        del self._entry_of_label[label]
+        index = self._scopes.get(entry.scope_id)
+        if index is not None and label in index:
+            index.remove(label)
+            if len(index) == 0:
+                del self._scopes[entry.scope_id]
+        return True
+
+    def _invalidate(self, invalidation: CacheInvalidation) -> None:
+        self._invalidations.append(invalidation)
+        doomed = [e.entry_id for e in self._entries.values() if invalidation.matches(e)]
+        for entry_id in doomed:
+            self._remove(entry_id)
+        self.stats.invalidated += len(doomed)
+
+    def expire(self, now: float) -> int:
+        """Drop every entry past its TTL; returns how many. Lookups also skip them."""
+        dropped = 0
+        with self._lock:
+            while self._expiry and self._expiry[0][0] <= now:
+                _, label, entry_id = heapq.heappop(self._expiry)
+                if self._label_of.get(entry_id) == label:  # not replaced since
+                    self._remove(entry_id)
+                    dropped += 1
+            self.stats.expired += dropped
+            self.stats.entries = len(self._entries)
+            self.stats.scopes = len(self._scopes)
+        return dropped
+
+    # -- lookups --------------------------------------------------------------------
+
+    def lookup(self, request: Request, embedding: np.ndarray | None, now: float) -> Hit | Miss:
+        """Exact key first; with ``embedding`` (of :func:`question_text`) the semantic path too."""
+        route = self.config.for_route(request.model)
+        policy = cache_policy(request, route, cache_enabled=self.config.enabled)
+        with self._lock:
+            if not policy.may_lookup:
+                self.stats.lookups += 1
+                self.stats.bypassed += 1
+                return Miss(policy.action.value)
+            keys = request_keys(request, route)
+            result = self._exact(keys, request, now)
+            if result is None:
+                if not route.semantic:
+                    result = Miss("not_found")
+                elif embedding is None:
+                    result = Miss("no_embedding")
+                else:
+                    result = self._semantic(keys, request, embedding, now)
+            self._count(result)
+            return result
+
+    def _count(self, result: Hit | Miss) -> None:
+        if not (isinstance(result, Miss) and result.needs_embedding):
+            self.stats.lookups += 1
+        if isinstance(result, Hit):
+            if result.kind == "exact":
+                self.stats.exact_hits += 1
+            else:
+                self.stats.semantic_hits += 1
+            self.stats.cost_saved_usd += result.cost_saved
+        elif result.reason != "no_embedding":  # the caller comes back with one
+            self.stats.misses += 1
+            self.stats.rejected_candidates += result.rejected
+
+    def _usable(self, entry: CacheEntry, request: Request, now: float) -> bool:
+        return entry.expires_at > now and fits_max_tokens(
+            request.params.max_tokens, entry.max_tokens, entry.output_tokens, entry.finish_reason
+        )
+
+    def _exact(self, keys: CacheKeys, request: Request, now: float) -> Hit | None:
+        entry = self._entries.get(keys.exact_key)
+        if entry is None or not self._usable(entry, request, now):
+            return None
+        return Hit(entry, 1.0, "exact")
+
+    def _semantic(self, keys: CacheKeys, request: Request, embedding: np.ndarray, now: float) -> Hit | Miss:
+        route = self.config.for_route(request.model)
+        index = self._scopes.get(keys.scope_id)
+        if index is None:
+            return Miss("empty_scope")
+        neighbours = index.search(np.asarray(embedding, dtype=np.float32), route.candidates)
+        best = neighbours[0][1] if neighbours else None
+        rejections: list[str] = []
+        question = None
+        for label, similarity in neighbours:
+            if similarity < route.similarity_threshold:
+                break
+            entry = self._entries[self._entry_of_label[label]]
+            if entry.scope_id != keys.scope_id or not self._usable(entry, request, now):
+                continue
+            if route.verification == "strict":
+                question = question or analyse(keys.prompt)
+                verdict = verify(question, entry.prompt)
+                if not verdict.ok:
+                    rejections.append(verdict.reason)
+                    continue
+            return Hit(entry, min(similarity, 1.0), "semantic")
+        if rejections:
+            return Miss("rejected", len(rejections), best, tuple(rejections))
+        return Miss("below_threshold", 0, best)
+
+    # -- views ----------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> list[CacheEntry]:
+        """Live entries in arrival order (without embeddings)."""
+        with self._lock:
+            return list(self._entries.values())
+
+    def scope_sizes(self) -> dict[str, int]:
+        with self._lock:
+            return {scope: len(index) for scope, index in self._scopes.items()}
+
+
+def question_text(request: Request, config: CacheConfig) -> str:
+    """The text to embed for ``request``: the normalised last non-system message."""
+    return request_keys(request, config.for_route(request.model)).prompt
