@@ -117,6 +117,7 @@ class Analysis:
     numbers: tuple[str, ...]  # in order of appearance
     number_units: frozenset[tuple[str, str]]
     negations: int
+    negated: tuple[str, ...]  # the first content word after each negation, sorted
     quotes: tuple[str, ...]
     directions: frozenset[tuple[str, str]]  # (source, target) around to/into/from/in
     names: frozenset[str]  # canonical tokens written with a capital mid-sentence, or code-like
@@ -163,6 +164,16 @@ def _merge_number_words(tokens: list[str]) -> list[str]:
             out[-1] = str(int(float(previous)) + value)
         else:
             out.append(str(value))
+    return out
+
+
+def _negated(tokens: tuple[str, ...], content: tuple[str, ...]) -> list[str]:
+    """What each negation applies to: "can't sleep at night" negates sleep, "not during the day" day."""
+    kept = set(content)
+    out = []
+    for i, token in enumerate(tokens):
+        if token in NEGATIONS_C:
+            out.append(next((t for t in tokens[i + 1 :] if t in kept), "$"))
     return out
 
 
@@ -221,6 +232,7 @@ def analyse(text: str) -> Analysis:
         numbers=numbers,
         number_units=frozenset(number_units),
         negations=sum(1 for t in tokens if t in NEGATIONS_C),
+        negated=tuple(sorted(_negated(tokens, content))),
         quotes=tuple(sorted(quotes)),
         directions=frozenset(directions),
         names=frozenset(names) - FILLER_C,

@@ -55,7 +55,7 @@ FILLER_PHRASES = (
 )
 
 NEGATIONS = frozenset(
-    "not no never without none nothing nobody neither nor except excluding exclude cannot n't".split()
+    "not no never without none nothing nobody neither nor except excluding exclude cannot n't avoid".split()
 )
 
 # Pairs of words that flip an answer when one replaces the other.

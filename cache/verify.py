@@ -61,6 +61,8 @@ def _numbers(q: Analysis, c: Analysis) -> Verdict:
 def _negation(q: Analysis, c: Analysis) -> Verdict:
     if q.negations != c.negations:
         return Verdict(False, "negation", f"{q.negations} vs {c.negations}")
+    if q.negated != c.negated:
+        return Verdict(False, "negation", f"not {list(q.negated)} vs not {list(c.negated)}")
     return PASS
 
 
