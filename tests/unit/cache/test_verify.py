@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+
+from tokenyard.cache.analysis import analyse, stem
+from tokenyard.cache.verify import verify
+
+NEAR_MISSES = [
+    # entities
+    ("What is the capital of France?", "What is the capital of Spain?", "unmatched_name"),
+    ("Who wrote Pride and Prejudice?", "Who wrote Sense and Sensibility?", None),
+    ("What is the population of Tokyo?", "What is the population of Osaka?", None),
+    # numbers, units, currencies
+    ("Calculate 15% of 200.", "Calculate 25% of 200.", "numbers"),
+    ("Is 2024 a leap year?", "Is 2023 a leap year?", "numbers"),
+    ("Set an alarm for 6 am.", "Set an alarm for 6 pm.", "units"),
+    ("How many grams are in 2 pounds?", "How many grams are in 2 ounces?", "units"),
+    ("What is 2 to the power of 10?", "What is 10 to the power of 2?", "numbers"),
+    # direction
+    ("Convert 10 USD to EUR.", "Convert 10 EUR to USD.", "units"),
+    ("How do I convert Celsius to Fahrenheit?", "How do I convert Fahrenheit to Celsius?", "direction"),
+    ("Flights from London to Paris", "Flights from Paris to London", "direction"),
+    # negation
+    ("Give me a recipe for cookies without eggs.", "Give me a recipe for cookies with eggs.", "negation"),
+    ("Why can't I sleep at night?", "Why can I sleep at night but not during the day?", "negation"),
+    ("What foods should I eat?", "What foods should I avoid?", "negation"),
+    # antonyms, comparatives, superlatives
+    ("Should I buy Tesla stock?", "Should I sell Tesla stock?", "antonym"),
+    ("Sort the array in ascending order.", "Sort the array in descending order.", "antonym"),
+    ("What is the largest ocean?", "What is the smallest ocean?", "antonym"),
+    ("Is Python faster than Java?", "Is Python slower than Java?", "antonym"),
+    ("How do I turn on dark mode?", "How do I turn off dark mode?", "antonym"),
+    ("How can I stop procrastinating?", "Why do I procrastinate?", "antonym"),
+    # slot substitutions
+    ("How do I reverse a list in Python?", "How do I reverse a string in Python?", "substitution"),
+    ("Write a haiku about autumn leaves.", "Write a limerick about autumn leaves.", "substitution"),
+    ("How do I cook rice in a rice cooker?", "How do I cook quinoa in a rice cooker?", "substitution"),
+    ("How do I create a branch in git?", "How do I delete a branch in git?", "substitution"),
+    # languages and quoted text
+    ("Translate 'good morning' into Spanish.", "Translate 'good morning' into German.", None),
+    ("Translate 'thank you' into French.", "Translate 'good night' into French.", "quoted_text"),
+    # qualifiers and one-sided names
+    ("Give me a recipe for pancakes.", "Give me a recipe for vegan pancakes.", "qualifier"),
+    ("How do I list all files in a directory?", "How do I list all hidden files in a directory?", "qualifier"),
+    ("How do I reverse a list?", "How do I reverse a list in Python?", "unmatched_name"),
+]
+
+PARAPHRASES = [
+    ("What is the capital of France?", "Which city is France's capital?"),
+    ("How do I reverse a list in Python?", "What's the way to reverse a Python list?"),
+    ("Convert 10 US dollars to euros.", "How many euros is 10 USD?"),
+    ("Calculate 15% of 200.", "What is fifteen percent of 200?"),
+    ("Translate 'good morning' into Spanish.", "How do you say 'good morning' in Spanish?"),
+    ("Who wrote Hamlet?", "Who is the author of Hamlet?"),
+    ("What's 12 times 12?", "What is 12 multiplied by 12?"),
+    ("What is the population of Canada?", "How many people live in Canada?"),
+]
+
+
+@pytest.mark.parametrize(("stored", "asked", "reason"), NEAR_MISSES)
+def test_near_misses_fail_verification(stored, asked, reason):
+    verdict = verify(asked, stored)
+    assert not verdict.ok, f"{asked!r} passed against {stored!r}"
+    if reason is not None:
+        assert verdict.reason == reason, verdict
+
+
+@pytest.mark.parametrize(("stored", "asked"), PARAPHRASES)
+def test_paraphrases_pass(stored, asked):
+    verdict = verify(asked, stored)
+    assert verdict.ok, verdict
+
+
+@pytest.mark.parametrize(("stored", "asked", "reason"), NEAR_MISSES)
+def test_verification_is_symmetric_for_near_misses(stored, asked, reason):
+    assert not verify(stored, asked).ok
+
+
+def test_identical_questions_pass():
+    assert verify("How do I center a div in CSS?", "How do I center a div in CSS?").ok
+
+
+def test_analysis_extracts_typed_facts():
+    a = analyse("Convert 10 US dollars to euros without fees.")
+    assert a.numbers == ("10",)
+    assert ("10", "usd") in a.number_units
+    assert ("usd", "eur") in a.directions
+    assert a.negations == 1
+    assert analyse("What year did World War II end?").numbers == ("2",)
+    assert analyse("twenty five apples").numbers == ("25",)
+
+
+def test_stem_meets_inflections():
+    assert stem("freezing") == stem("freeze")
+    assert stem("running") == stem("run")
+    assert stem("wrote") == stem("write")
+    assert stem("bacteria") != stem("virus")
