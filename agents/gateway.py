@@ -11,17 +11,20 @@ drive it with an in-memory sender; :func:`register` attaches it to an app.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from tokenyard.agents.completed import CompletedRequests, worth_remembering
 from tokenyard.agents.intake import IntakeRules, accept, expired
 from tokenyard.agents.outcome import attempt_events, error_reply, request_event, success_reply
 from tokenyard.agents.publish import Publisher
 from tokenyard.errors import DeadlineExceeded, RequestError, TokenyardError
-from tokenyard.schemas.codec import salvage
-from tokenyard.schemas.records import Chunk, Request
+from tokenyard.schemas.codec import dumps, salvage
+from tokenyard.schemas.records import Chunk, Reply, Request
+from tokenyard.streams.partition_state import PartitionState
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +43,18 @@ class Gateway:
         router: Router,
         publisher: Publisher,
         default_deadline_s: float,
+        completed: PartitionState[CompletedRequests] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.rules = rules
         self.router = router
         self.publisher = publisher
         self.default_deadline_s = default_deadline_s
+        self.completed = completed
         self.clock = clock
+        # request_id -> completion of the copy being served now, so a duplicate
+        # read while the first copy is still at the provider waits for it.
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -67,13 +75,42 @@ class Gateway:
             await self._expire(request, late)
             return
         try:
-            await self._serve(request, started)
+            if await self._answered_before(request, partition):
+                return
+            await self._serve_once(request, started, partition)
         except Exception as exc:  # last line of defence: a bug must not stall the partition
             log.exception("serving request %s failed", request.request_id)
             internal = TokenyardError(f"internal error while serving the request: {type(exc).__name__}")
             await self._reject(raw, key, internal, partition, offset)
 
-    async def _serve(self, request: Request, started: float) -> None:
+    async def _answered_before(self, request: Request, partition: int | None) -> bool:
+        """Republish the stored reply of a request this partition already served."""
+        if self.completed is None or partition is None:
+            return False
+        running = self._in_flight.get(request.request_id)
+        if running is not None:
+            await asyncio.shield(running)
+        stored = (await self.completed.view(partition)).reply_for(request.request_id)
+        if stored is None:
+            return False
+        log.info("request %s was answered before; republishing its reply", request.request_id)
+        await self.publisher.send(request.reply_to, request.request_id.encode(), stored)
+        return True
+
+    async def _serve_once(self, request: Request, started: float, partition: int | None) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._in_flight[request.request_id] = done
+        try:
+            reply = await self._serve(request, started)
+            if self.completed is not None and partition is not None:
+                retriable = reply.error.retriable if reply.error else False
+                if worth_remembering(reply.status, reply.error and reply.error.code, retriable):
+                    await self.completed.append(partition, request.request_id.encode(), dumps(reply))
+        finally:
+            del self._in_flight[request.request_id]
+            done.set_result(None)
+
+    async def _serve(self, request: Request, started: float) -> Reply:
         deadline_s = (
             request.deadline_ms / 1000.0
             if request.deadline_ms is not None
@@ -96,6 +133,7 @@ class Gateway:
         await self.publisher.usage(
             [*attempt_events(request, attempts, now_ms), request_event(request, reply, attempts, now_ms)]
         )
+        return reply
 
     def _chunk_sender(self, request: Request) -> Callable[[int, str, bool], Any]:
         async def send_chunk(seq: int, delta: str, restart: bool = False) -> None:

@@ -18,12 +18,14 @@ from typing import Any
 import faust
 import httpx
 
+from tokenyard.agents.completed import CompletedRequests
 from tokenyard.agents.gateway import Gateway, register
 from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_sender
 from tokenyard.providers.router import Router
 from tokenyard.streams import query_views
 from tokenyard.streams.app import TokenyardApp, create_app
+from tokenyard.streams.partition_state import PartitionState
 from tokenyard.streams.settings import Settings
 from tokenyard.streams.topics import declare
 
@@ -43,16 +45,29 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         internal_topics=topics.names.internal(),
         has_route=router.has_route,
     )
+    completed = PartitionState(
+        bootstrap=settings.kafka.bootstrap,
+        topic=topics.names.completions,
+        partitions=settings.kafka.request_partitions,
+        new_view=lambda partition: CompletedRequests(),
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+    )
     gateway = Gateway(
         rules=rules,
         router=router,
         publisher=Publisher(faust_sender(app), topics.names),
         default_deadline_s=settings.worker.default_deadline_s,
+        completed=completed,
     )
     register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
 
+    @app.on_partitions_revoked.connect
+    async def _forget_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
+        completed.revoke({tp.partition for tp in revoked if tp.topic == topics.names.requests})
+
     @app.on_before_shutdown.connect
-    async def _close_http(app: Any, **kwargs: Any) -> None:
+    async def _close(app: Any, **kwargs: Any) -> None:
+        await completed.stop()
         await http.aclose()
 
     return app

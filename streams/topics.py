@@ -3,6 +3,8 @@
 Names derive from ``kafka.topic_prefix``. Keys: requests and cache entries are
 keyed by tenant (so one worker owns all of a tenant's state), replies and
 chunks by request_id, usage events by request_id, dead letters by source key.
+State topics (``completions``) have as many partitions as ``requests`` and are
+written partition-for-partition (see streams/partition_state.py).
 Values are raw bytes: stages decode them themselves so a malformed event can be
 dead-lettered with its original bytes.
 """
@@ -23,6 +25,7 @@ class TopicNames:
     usage: str
     dead_letters: str
     cache: str
+    completions: str
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings) -> TopicNames:
@@ -33,11 +36,12 @@ class TopicNames:
             usage=f"{p}.usage",
             dead_letters=f"{p}.dead-letters",
             cache=f"{p}.cache",
+            completions=f"{p}.completions",
         )
 
     def internal(self) -> frozenset[str]:
         """Topics a request may never name as its ``reply_to``."""
-        return frozenset({self.requests, self.usage, self.dead_letters, self.cache})
+        return frozenset({self.requests, self.usage, self.dead_letters, self.cache, self.completions})
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from tokenyard.streams.settings import Settings, load_settings
 from tokenyard.streams.stack import LocalStack
 from tokenyard.streams.topics import TopicNames
 
-FAKE_MODELS = ["echo", "fail-500", "fail-429", "malformed", "slow-first-byte-3000"]
+FAKE_MODELS = ["echo", "echo@idem", "fail-500", "fail-429", "malformed", "slow-first-byte-3000"]
 
 
 def write_config(
@@ -76,6 +76,9 @@ targets = ["fake:echo"]
 
 [routes.fallback]
 targets = ["fake:fail-500", "fake:echo"]
+
+[routes.idem]
+targets = ["fake:echo@idem"]
 
 [routes.slow]
 targets = ["fake:slow-first-byte-3000"]

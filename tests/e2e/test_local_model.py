@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import dump_logs
+from tests.conftest import dump_logs
 from tests.e2e.pipeline import Pipeline, write_config
 from tokenyard.streams.broker import free_port
 from tokenyard.streams.settings import load_settings

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from tokenyard.errors import RemoteError, ReplyTimeout
-from tests.e2e.conftest import dump_logs
+from tests.conftest import dump_logs
 from tests.e2e.pipeline import Pipeline, start_pipeline
 
 pytestmark = pytest.mark.broker
@@ -168,3 +168,18 @@ async def test_bad_input_gets_error_replies_and_dead_letters(pipeline: Pipeline)
     # ... and the worker went on serving.
     async with pipeline.client() as client:
         assert (await client.complete(user("still alive?"), timeout=30)).status == "ok"
+
+
+async def test_a_redelivered_request_is_answered_without_paying_twice(pipeline: Pipeline) -> None:
+    before = pipeline.fake.calls("echo@idem")
+    async with pipeline.client() as client:
+        request = client.build_request(user("pay me once"), model="idem", tenant="acme", timeout=30)
+        first = await client.send(request, timeout=30)
+        again = await client.send(request, timeout=30)
+        # two copies at once: the second waits for the first instead of calling too
+        twin = client.build_request(user("twins"), model="idem", tenant="acme", timeout=30)
+        await client.publish(twin)
+        twin_reply = await client.send(twin, timeout=30)
+    assert first.status == again.status == twin_reply.status == "ok"
+    assert again.model_dump() == first.model_dump()
+    assert pipeline.fake.calls("echo@idem") - before == 2

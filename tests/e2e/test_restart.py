@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import dump_logs
+from tests.conftest import dump_logs
 from tests.e2e.pipeline import start_pipeline
 
 pytestmark = pytest.mark.broker

@@ -1,0 +1,107 @@
+"""CPU time and memory of processes, from ``/proc/<pid>/stat`` (Linux).
+
+CPU seconds per 1,000 requests = (utime + stime after - before) / ticks per
+second / requests * 1000: what each process paid for the work of a window.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# Field numbers (1-based) in proc(5): 14 utime, 15 stime, 24 rss (pages).
+_UTIME, _STIME, _RSS = 14, 15, 24
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    pid: int
+    comm: str
+    utime_ticks: int
+    stime_ticks: int
+    rss_pages: int
+
+    @property
+    def cpu_ticks(self) -> int:
+        return self.utime_ticks + self.stime_ticks
+
+
+def parse_proc_stat(text: str) -> ProcStat:
+    """One ``/proc/<pid>/stat`` line. ``comm`` may hold spaces and parentheses, so
+    fields are counted from the last ``)``."""
+    open_paren, close_paren = text.find("("), text.rfind(")")
+    if open_paren < 0 or close_paren < open_paren:
+        raise ValueError(f"not a /proc/<pid>/stat line: {text[:80]!r}")
+    pid = int(text[:open_paren])
+    comm = text[open_paren + 1 : close_paren]
+    rest = text[close_paren + 1 :].split()
+    # rest[0] is field 3 (state)
+    if len(rest) < _RSS - 2:
+        raise ValueError(f"/proc/<pid>/stat line has {len(rest) + 2} fields, expected at least {_RSS}")
+
+    def field(number: int) -> int:
+        return int(rest[number - 3])
+
+    return ProcStat(pid, comm, field(_UTIME), field(_STIME), field(_RSS))
+
+
+def read_proc_stat(pid: int, proc: Path = Path("/proc")) -> ProcStat:
+    return parse_proc_stat((proc / str(pid) / "stat").read_text())
+
+
+def ticks_per_second() -> int:
+    return int(os.sysconf("SC_CLK_TCK"))
+
+
+def page_size() -> int:
+    return int(os.sysconf("SC_PAGE_SIZE"))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one process spent during one window."""
+
+    cpu_s: float
+    rss_mb: float
+
+    def per_1k(self, requests: int) -> float | None:
+        return None if requests <= 0 else self.cpu_s / requests * 1000.0
+
+
+def usage_between(
+    before: ProcStat, after: ProcStat, *, hz: int, page_bytes: int
+) -> Usage:
+    if before.pid != after.pid:
+        raise ValueError(f"samples of different processes: {before.pid} and {after.pid}")
+    if after.cpu_ticks < before.cpu_ticks:
+        raise ValueError(f"CPU time of pid {before.pid} went backwards")
+    return Usage(
+        cpu_s=(after.cpu_ticks - before.cpu_ticks) / hz,
+        rss_mb=after.rss_pages * page_bytes / 1e6,
+    )
+
+
+class ProcessMeter:
+    """Samples named processes; ``window()`` gives each one's usage since ``mark()``."""
+
+    def __init__(self, pids: Mapping[str, int], proc: Path = Path("/proc")) -> None:
+        self.pids = dict(pids)
+        self.proc = proc
+        self.hz = ticks_per_second()
+        self.page_bytes = page_size()
+        self._marked: dict[str, ProcStat] = {}
+
+    def sample(self) -> dict[str, ProcStat]:
+        return {name: read_proc_stat(pid, self.proc) for name, pid in self.pids.items()}
+
+    def mark(self) -> None:
+        self._marked = self.sample()
+
+    def window(self) -> dict[str, Usage]:
+        now = self.sample()
+        return {
+            name: usage_between(self._marked[name], now[name], hz=self.hz, page_bytes=self.page_bytes)
+            for name in self.pids
+        }

@@ -1,0 +1,146 @@
+"""Per-partition state that is a view of a Kafka topic, rebuilt exactly.
+
+A state topic has as many partitions as the requests topic and is written
+partition-for-partition: state about a request read from requests partition
+``p`` goes to state partition ``p``. The worker that owns ``p`` therefore owns
+the state, and after a restart or rebalance the new owner rebuilds it by
+replaying the partition.
+
+How a rebuild knows it is complete: the broker's end offset cannot be trusted
+(tansu's ``ListOffsets(latest)`` returns the start of the last batch + 1, so a
+rebuild that stops there silently loses the newest updates; ENVIRONMENT.md).
+Instead the rebuilder appends a *marker* record to the partition and replays
+until it has read the marker's own offset, which the broker returned when it
+acknowledged the write. Everything written before the marker is then applied,
+on any broker. Markers are skipped by the views.
+
+Views are plain objects with ``apply(key, value)``; this module owns only the
+replay and the bookkeeping of which partitions are ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from tokenyard.streams.broker import ensure_topics
+
+log = logging.getLogger(__name__)
+
+MARKER_KEY = b"__tokenyard_rebuild_marker__"
+
+
+class View(Protocol):
+    def apply(self, key: bytes | None, value: bytes | None) -> None: ...
+
+
+V = TypeVar("V", bound=View)
+
+
+class PartitionState(Generic[V]):
+    """The views of one state topic for the partitions this worker owns."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topic: str,
+        partitions: int,
+        new_view: Callable[[int], V],
+        fetch_max_wait_ms: int = 10,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.partitions = partitions
+        self.new_view = new_view
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        self._views: dict[int, V] = {}
+        self._building: dict[int, asyncio.Task[V]] = {}
+        self._producer: AIOKafkaProducer | None = None
+        self.rebuilt_records: dict[int, int] = {}
+        self._starting = asyncio.Lock()
+
+    async def start(self) -> None:
+        await ensure_topics(self.bootstrap, {self.topic: self.partitions})
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=1)
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        for task in self._building.values():
+            task.cancel()
+        if self._producer:
+            await self._producer.stop()
+            self._producer = None
+
+    def revoke(self, partitions: set[int]) -> None:
+        """Forget the state of partitions another worker now owns."""
+        for p in partitions:
+            self._views.pop(p, None)
+            task = self._building.pop(p, None)
+            if task:
+                task.cancel()
+
+    async def view(self, partition: int) -> V:
+        """The partition's view, replaying the topic first if this worker has none."""
+        ready = self._views.get(partition)
+        if ready is not None:
+            return ready
+        if self._producer is None:
+            async with self._starting:
+                if self._producer is None:
+                    await self.start()
+        task = self._building.get(partition)
+        if task is None:
+            task = asyncio.ensure_future(self._rebuild(partition))
+            self._building[partition] = task
+        try:
+            view = await asyncio.shield(task)
+        finally:
+            if task.done() and self._building.get(partition) is task:
+                del self._building[partition]
+        self._views[partition] = view
+        return view
+
+    async def append(self, partition: int, key: bytes | None, value: bytes) -> None:
+        """Write one state record and apply it to the local view once it is durable."""
+        assert self._producer is not None, "PartitionState not started"
+        await self._producer.send_and_wait(self.topic, value, key=key, partition=partition)
+        view = self._views.get(partition)
+        if view is not None:
+            view.apply(key, value)
+
+    async def _rebuild(self, partition: int) -> V:
+        assert self._producer is not None, "PartitionState not started"
+        view = self.new_view(partition)
+        marker = await self._producer.send_and_wait(
+            self.topic, uuid.uuid4().bytes, key=MARKER_KEY, partition=partition
+        )
+        tp = TopicPartition(self.topic, partition)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        applied = 0
+        try:
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            while True:
+                batch = await consumer.getmany(tp, timeout_ms=500, max_records=5000)
+                for record in batch.get(tp, []):
+                    if record.offset >= marker.offset:
+                        self.rebuilt_records[partition] = applied
+                        log.info("rebuilt %s[%d] from %d records", self.topic, partition, applied)
+                        return view
+                    if record.key != MARKER_KEY:
+                        view.apply(record.key, record.value)
+                        applied += 1
+        finally:
+            await consumer.stop()
