@@ -34,6 +34,9 @@ _QUOTE = re.compile(r"(?<![\w'])'([^']+)'(?![\w])|\"([^\"]+)\"|“([^”]+)”")
 _ROMAN_AFTER_NAME = re.compile(r"(?<=[A-Z][a-z]{2} )(VII|VI|IV|V|III|II|I)\b")
 _CAPITALISED = re.compile(r"[A-Za-z][\w+#-]*")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._][a-z0-9]+)*|%")
+# "List the planets" asks what "What are the planets" asks; only at the very start,
+# where the word can only be the imperative (elsewhere "list" is a data structure).
+_LEADING_REQUEST_VERB = re.compile(r"^\s*(?:list|name|show|give me|tell me)\b")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
@@ -195,6 +198,7 @@ def analyse(text: str) -> Analysis:
         low = pattern.sub(replacement, low)
     for pattern in _FILLER_PHRASES:
         low = pattern.sub(" ", low)
+    low = _LEADING_REQUEST_VERB.sub(" ", low)
     for symbol, replacement in SYMBOLS.items():
         low = low.replace(symbol, replacement)
     for pattern, replacement in _PHRASES:

@@ -24,6 +24,7 @@ FILLER = frozenset(
     simple simply term terms brief briefly short detail details example examples
     possible actually basically exactly generally typically usually someone somebody people person
     go going try able use using
+    command syntax formula name names tip tips per
     suggest recommend share provide whether also via u ur pls thanks thank-you hi hello hey ok okay
     """.split()
 )
@@ -88,9 +89,10 @@ SYNONYM_GROUPS = (
     ("ocean", "sea"), ("refrigerator", "fridge"), ("bicycle", "bike"),
     ("dictionary", "dict"), ("integer", "int"), ("string", "str"),
     ("write", "compose", "draft", "author", "writer"), ("create", "make", "build", "generate"),
-    ("remove", "delete", "erase", "rid"), ("revert", "undo"), ("reduce", "lower", "decrease"),
+    ("remove", "delete", "erase", "rid", "drop"), ("revert", "undo"), ("reduce", "lower", "decrease"),
     ("increase", "raise", "boost"), ("novel", "book"),
-    ("symptom", "sign"), ("plot", "story", "storyline"), ("difference", "differ", "different"), ("begin", "start"), ("finish", "end"), ("author", "writer"),
+    ("symptom", "sign"), ("plot", "story", "storyline"), ("improve", "better"), ("last", "final"),
+    ("element", "item"), ("program", "application", "app"), ("difference", "differ", "different"), ("begin", "start"), ("finish", "end"), ("author", "writer"),
     ("combine", "merge"), ("repair", "fix"), ("picture", "image", "photo"),
     ("film", "movie"), ("car", "automobile"), ("kid", "child", "children"),
     ("summary", "summarize", "summarise", "overview"), ("calculate", "compute"),
