@@ -228,6 +228,15 @@ def analyse(text: str) -> Analysis:
         target = next((t for t in tokens[i + 1 : i + 4] if t in content), None)
         if source and target and source != target:
             directions.add((source, target))
+    # "from my checking account to my savings account": the words right after from and to.
+    for i, token in enumerate(tokens):
+        if token != "from":
+            continue
+        source = next((t for t in tokens[i + 1 :] if t in content), None)
+        to = next((j for j in range(i + 1, len(tokens)) if tokens[j] in ("to", "into")), None)
+        target = next((t for t in tokens[to + 1 :] if t in content), None) if to is not None else None
+        if source and target and source != target:
+            directions.add((source, target))
 
     return Analysis(
         text=text,

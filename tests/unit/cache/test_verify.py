@@ -20,6 +20,8 @@ NEAR_MISSES = [
     ("Convert 10 USD to EUR.", "Convert 10 EUR to USD.", "units"),
     ("How do I convert Celsius to Fahrenheit?", "How do I convert Fahrenheit to Celsius?", "direction"),
     ("Flights from London to Paris", "Flights from Paris to London", "direction"),
+    ("Send 100 dollars from my checking account to my savings account.",
+     "Send 100 dollars from my savings account to my checking account.", "direction"),
     # negation
     ("Give me a recipe for cookies without eggs.", "Give me a recipe for cookies with eggs.", "negation"),
     ("Why can't I sleep at night?", "Why can I sleep at night but not during the day?", "negation"),
