@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+# The name under which a window reports the CPU of every process not metered.
+OTHERS = "others"
+
 # Field numbers (1-based) in proc(5): 14 utime, 15 stime, 24 rss (pages).
 _UTIME, _STIME, _RSS = 14, 15, 24
 
@@ -92,16 +95,54 @@ class ProcessMeter:
         self.hz = ticks_per_second()
         self.page_bytes = page_size()
         self._marked: dict[str, ProcStat] = {}
+        self._host_marked = HostStat(0, 0)
 
     def sample(self) -> dict[str, ProcStat]:
         return {name: read_proc_stat(pid, self.proc) for name, pid in self.pids.items()}
 
     def mark(self) -> None:
         self._marked = self.sample()
+        self._host_marked = read_host_stat(self.proc)
 
     def window(self) -> dict[str, Usage]:
-        now = self.sample()
-        return {
+        """Each process's usage since :meth:`mark`, plus ``others``: everything else
+        the machine ran meanwhile (as CPU seconds, RSS 0)."""
+        now, host = self.sample(), read_host_stat(self.proc)
+        usage = {
             name: usage_between(self._marked[name], now[name], hz=self.hz, page_bytes=self.page_bytes)
             for name in self.pids
         }
+        usage[OTHERS] = Usage(cpu_s=others_cpu_s(self._host_marked, host, usage, hz=self.hz), rss_mb=0.0)
+        return usage
+
+
+@dataclass(frozen=True)
+class HostStat:
+    """The machine's CPU time so far, from the first line of ``/proc/stat`` (ticks)."""
+
+    busy_ticks: int
+    total_ticks: int
+
+
+def parse_host_stat(text: str) -> HostStat:
+    """``cpu  user nice system idle iowait irq softirq steal ...``: busy is all but idle and iowait."""
+    first = text.splitlines()[0].split() if text else []
+    if not first or first[0] != "cpu" or len(first) < 6:
+        raise ValueError(f"not a /proc/stat cpu line: {first[:3]!r}")
+    ticks = [int(v) for v in first[1:]]
+    idle = ticks[3] + ticks[4]
+    # guest time is already counted in user time
+    total = sum(ticks[:8])
+    return HostStat(busy_ticks=total - idle, total_ticks=total)
+
+
+def read_host_stat(proc: Path = Path("/proc")) -> HostStat:
+    return parse_host_stat((proc / "stat").read_text())
+
+
+def others_cpu_s(before: HostStat, after: HostStat, ours: Mapping[str, Usage], *, hz: int) -> float:
+    """CPU seconds the machine spent on processes other than ``ours`` in the window:
+    other people's work on a shared box, which inflates latency without showing in
+    our own accounts."""
+    busy_s = (after.busy_ticks - before.busy_ticks) / hz
+    return max(0.0, busy_s - sum(u.cpu_s for u in ours.values()))

@@ -24,6 +24,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("stack", "up"),
     ("stack", "demo"),
     ("send", "send"),
+    ("serve", "serve"),
+    ("bench", "bench"),
 ]
 
 

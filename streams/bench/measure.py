@@ -1,0 +1,54 @@
+"""One measured phase: warm up at the offered rate, then hold it for the duration
+while every process's CPU is metered."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from tokenyard.streams.bench.cpu import ProcessMeter, Usage
+from tokenyard.streams.bench.loadgen import LoadResult, Progress, run_open_loop
+from tokenyard.streams.bench.schedule import Arrivals, arrival_offsets
+
+LOADGEN = "loadgen"
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    rate: float
+    duration_s: float
+    warmup_s: float
+    arrivals: Arrivals = "poisson"
+    seed: int = 0
+
+
+@dataclass
+class Phase:
+    load: LoadResult
+    usage: dict[str, Usage]  # per process name, measured window only
+
+
+async def run_phase(
+    call: Callable[[int], Awaitable[object]],
+    spec: PhaseSpec,
+    pids: dict[str, int],
+    *,
+    on_progress: Callable[[str], Progress] | None = None,
+) -> Phase:
+    """Warm-up (discarded), then the measured window. ``on_progress(stage)`` gives
+    a progress callback for ``"warm-up"`` and ``"measure"``."""
+    if spec.warmup_s > 0:
+        await run_open_loop(
+            call, arrival_offsets(spec.rate, spec.warmup_s, arrivals=spec.arrivals, seed=spec.seed + 1),
+            offered_rps=spec.rate, duration_s=spec.warmup_s,
+            progress=on_progress("warm-up") if on_progress else None,
+        )
+    meter = ProcessMeter({**pids, LOADGEN: os.getpid()})
+    meter.mark()
+    load = await run_open_loop(
+        call, arrival_offsets(spec.rate, spec.duration_s, arrivals=spec.arrivals, seed=spec.seed),
+        offered_rps=spec.rate, duration_s=spec.duration_s,
+        progress=on_progress("measure") if on_progress else None,
+    )
+    return Phase(load=load, usage=meter.window())

@@ -1,0 +1,94 @@
+"""`tokenyard bench overhead`: what the miss path (intake -> provider -> reply)
+adds to each request, against a direct call to the same fake provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tokenyard.streams.bench.display import BenchDisplay
+from tokenyard.streams.bench.measure import Phase, PhaseSpec, run_phase
+from tokenyard.streams.bench.results import cost_table, document, latency_table, overhead_row
+from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, partition_sizes, wait_until_serving
+from tokenyard.streams.bench.schedule import Arrivals
+from tokenyard.streams.bench.targets import direct_http_client, openai_call, pipeline_call
+
+
+class LoadOptions(BaseModel):
+    """What every load scenario shares."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rates: tuple[float, ...] = (50, 200, 500, 1000)
+    duration_s: float = Field(default=10.0, gt=0)
+    warmup_s: float = Field(default=3.0, ge=0)
+    workers: int = Field(default=1, ge=1, le=16)
+    with_sink: bool = True
+    concurrency: int = Field(default=64, ge=1, le=4096)
+    arrivals: Arrivals = "poisson"
+    timeout_s: float = Field(default=30.0, gt=0)
+    seed: int = 0
+    profile_dir: Path | None = None
+
+
+def spec(options: LoadOptions, rate: float) -> PhaseSpec:
+    return PhaseSpec(rate=rate, duration_s=options.duration_s, warmup_s=options.warmup_s,
+                     arrivals=options.arrivals, seed=options.seed)
+
+
+async def direct_phase(rig: Rig, options: LoadOptions, rate: float, display: BenchDisplay) -> Phase:
+    async with direct_http_client() as http:
+        call = openai_call(http, f"{rig.fake_url}/v1", FAKE_MODEL, timeout_s=options.timeout_s)
+        return await run_phase(
+            call, spec(options, rate), {"fake": rig.pids()["fake"]},
+            on_progress=lambda stage: display.phase(f"direct   {rate:>6.0f}/s {stage}"),
+        )
+
+
+async def pipeline_phase(rig: Rig, client: Any, options: LoadOptions, rate: float, display: BenchDisplay,
+                         label: str = "tokenyard") -> Phase:
+    call = pipeline_call(client, timeout_s=options.timeout_s)
+    return await run_phase(
+        call, spec(options, rate), rig.pids(),
+        on_progress=lambda stage: display.phase(f"{label:<9}{rate:>6.0f}/s {stage}"),
+    )
+
+
+async def topic_sizes(rig: Rig) -> dict[str, list[int]]:
+    names = rig.topics()
+    assert rig.settings is not None
+    return await partition_sizes(rig.settings.kafka.bootstrap, [names.requests, names.replies, names.usage])
+
+
+async def run_overhead(options: LoadOptions, work_dir: Path, display: BenchDisplay) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    with Rig(work_dir, workers=options.workers, with_sink=options.with_sink,
+             concurrency=options.concurrency, profile_dir=options.profile_dir) as rig:
+        rig.start(display.say)
+        async with rig.client() as client:
+            took = await wait_until_serving(client, rig)
+            display.say(f"pipeline answering after {took:.1f}s")
+            for rate in options.rates:
+                direct = await direct_phase(rig, options, rate, display)
+                pipeline = await pipeline_phase(rig, client, options, rate, display)
+                rows.append(overhead_row(rate, pipeline.load, pipeline.usage, direct.load, direct.usage))
+                dead = rig.dead()
+                if dead:
+                    display.say(f"[red]processes died: {', '.join(dead)}; stopping (logs in {rig.log_dir})")
+                    break
+        sizes = await topic_sizes(rig)
+    return document("overhead", options.model_dump(mode="json"), rows, partition_sizes=sizes)
+
+
+def show_overhead(doc: dict[str, Any], display: BenchDisplay) -> None:
+    opts = doc["options"]
+    display.table(
+        f"tokenyard overhead: {opts['workers']} worker(s), sink {'on' if opts['with_sink'] else 'off'}, "
+        f"{opts['arrivals']} arrivals, {opts['duration_s']:g}s per rate (latency ms)", *latency_table(doc["rows"]),
+    )
+    display.table("CPU seconds per 1,000 requests, per process", *cost_table(doc["rows"]))
+    sizes = doc.get("partition_sizes") or {}
+    for topic, counts in sizes.items():
+        display.out.print(f"partition sizes {topic}: {counts} (total {sum(counts)})")

@@ -1,0 +1,102 @@
+"""What a benchmark call is: one request through tokenyard, or straight over HTTP.
+
+The direct call sends the body tokenyard's provider sends for the same request,
+so pipeline minus direct is what the gateway adds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+import orjson
+
+from tokenyard.streams.bench.rig import TENANTS
+from tokenyard.streams.client import TokenyardClient
+from tokenyard.schemas.records import Chunk, Reply
+
+
+class HttpStatusError(Exception):
+    """A direct call answered with a status other than 200."""
+
+
+def prompt(index: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"benchmark request {index}: say something short"}]
+
+
+def pipeline_call(client: TokenyardClient, *, timeout_s: float) -> Callable[[int], Awaitable[Reply]]:
+    async def call(index: int) -> Reply:
+        return await client.complete(
+            prompt(index), model="default", tenant=TENANTS[index % len(TENANTS)], timeout=timeout_s
+        )
+
+    return call
+
+
+def openai_call(
+    http: httpx.AsyncClient, base_url: str, model: str, *, timeout_s: float, api_key: str = "bench"
+) -> Callable[[int], Awaitable[object]]:
+    """POST /chat/completions to an OpenAI-compatible ``base_url`` (the fake, or LiteLLM)."""
+    url = f"{base_url.rstrip('/')}/chat/completions"
+    headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json"}
+
+    async def call(index: int) -> object:
+        body = orjson.dumps({"model": model, "messages": prompt(index)})
+        response = await http.post(url, content=body, headers=headers, timeout=timeout_s)
+        if response.status_code != 200:
+            raise HttpStatusError(f"{response.status_code}: {response.text[:200]}")
+        return orjson.loads(response.content)
+
+    return call
+
+
+def direct_http_client(max_connections: int = 512) -> httpx.AsyncClient:
+    """Pool sized like the gateway worker's, so both sides pay the same client costs."""
+    return httpx.AsyncClient(limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=128))
+
+
+# -- streaming: time to first chunk -------------------------------------------------
+
+
+def pipeline_first_chunk(
+    client: TokenyardClient, *, timeout_s: float, first_chunk_ms: list[float], clock: Callable[[], float] = time.perf_counter
+) -> Callable[[int], Awaitable[None]]:
+    """Stream one request; record when its first chunk came (from the call's start)."""
+
+    async def call(index: int) -> None:
+        started = clock()
+        seen_chunk = False
+        async for item in client.stream(
+            prompt(index), model="default", tenant=TENANTS[index % len(TENANTS)], timeout=timeout_s
+        ):
+            if isinstance(item, Chunk) and not seen_chunk:
+                seen_chunk = True
+                first_chunk_ms.append((clock() - started) * 1000.0)
+            if isinstance(item, Reply) and item.status != "ok":
+                raise HttpStatusError(f"error reply {item.error.code if item.error else '?'}")
+
+    return call
+
+
+def direct_first_chunk(
+    http: httpx.AsyncClient, base_url: str, model: str, *, timeout_s: float, first_chunk_ms: list[float],
+    clock: Callable[[], float] = time.perf_counter,
+) -> Callable[[int], Awaitable[None]]:
+    """SSE straight to the fake; first chunk = the first ``data:`` line with content."""
+    url = f"{base_url.rstrip('/')}/chat/completions"
+
+    async def call(index: int) -> None:
+        started = clock()
+        body = orjson.dumps({"model": model, "messages": prompt(index), "stream": True})
+        seen_chunk = False
+        async with http.stream("POST", url, content=body, headers={"content-type": "application/json"},
+                               timeout=timeout_s) as response:
+            if response.status_code != 200:
+                raise HttpStatusError(f"{response.status_code}")
+            async for line in response.aiter_lines():
+                if not seen_chunk and line.startswith("data:") and '"content"' in line:
+                    seen_chunk = True
+                    first_chunk_ms.append((clock() - started) * 1000.0)
+
+    return call

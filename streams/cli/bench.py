@@ -1,0 +1,133 @@
+"""`tokenyard bench`: benchmark scenarios, one subcommand each, plus `all`.
+
+Every scenario starts its own fresh processes on loopback, shows progress on
+stderr, prints a table (or, with ``--json``, one JSON object) and writes the JSON
+to ``benchmarks/results/``. Adding a scenario is one function: a click command
+decorated with ``@scenario_options`` that builds its document and calls
+:func:`finish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from tokenyard.errors import TokenyardError
+
+RESULTS_DIR = Path("benchmarks/results")
+WORK_DIR = Path(".tokenyard/bench")
+
+
+def _rates(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
+    from tokenyard.streams.bench.schedule import parse_rates
+
+    try:
+        return tuple(parse_rates(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def scenario_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every scenario takes: output and where to keep logs."""
+    fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")(fn)
+    fn = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help=f"Write the JSON here (default: {RESULTS_DIR}/<scenario>-<time>.json).")(fn)
+    return fn
+
+
+def load_options(default_rates: str, duration: float = 10.0, warmup: float = 3.0) -> Callable[..., Any]:
+    """Options of scenarios that hold offered rates through the pipeline."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([
+            click.option("--rates", default=default_rates, show_default=True, callback=_rates,
+                         help="Offered rates in req/s, comma separated (1k = 1000)."),
+            click.option("--duration", type=float, default=duration, show_default=True,
+                         help="Seconds each rate is held and measured, after warm-up."),
+            click.option("--warmup", type=float, default=warmup, show_default=True,
+                         help="Seconds at each rate before measuring (discarded)."),
+            click.option("--workers", type=int, default=1, show_default=True, help="Gateway worker processes."),
+            click.option("--sink/--no-sink", "with_sink", default=True, show_default=True,
+                         help="Run the usage sink (ClickHouse) as in the real pipeline."),
+            click.option("--concurrency", type=int, default=64, show_default=True,
+                         help="In-flight requests per worker (worker.concurrency)."),
+            click.option("--arrivals", type=click.Choice(["poisson", "fixed"]), default="poisson", show_default=True,
+                         help="Open-loop arrival process."),
+            click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
+                         help="Seconds a call may take before it counts as a timeout."),
+            click.option("--profile", "profile_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                         help="Run workers under cProfile; stats land in this folder when they stop."),
+        ]):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _load(kw: dict[str, Any]) -> Any:
+    from tokenyard.streams.bench.overhead import LoadOptions
+
+    return LoadOptions(
+        rates=kw.pop("rates"), duration_s=kw.pop("duration"), warmup_s=kw.pop("warmup"),
+        workers=kw.pop("workers"), with_sink=kw.pop("with_sink"), concurrency=kw.pop("concurrency"),
+        arrivals=kw.pop("arrivals"), timeout_s=kw.pop("timeout_s"), profile_dir=kw.pop("profile_dir"),
+    )
+
+
+def _work_dir(scenario: str) -> Path:
+    return (WORK_DIR / f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+
+
+def run_scenario(
+    scenario: str,
+    as_json: bool,
+    out: Path | None,
+    build: Callable[[Path, Any], Any],
+    show: Callable[[dict[str, Any], Any], None],
+) -> dict[str, Any]:
+    """Run ``build(work_dir, display)`` (a coroutine giving the document), then print and save it."""
+    from tokenyard.streams.bench.display import BenchDisplay
+    from tokenyard.streams.bench.results import write_result
+
+    display = BenchDisplay(tables_to_stdout=not as_json)
+    try:
+        with display.running():
+            doc = asyncio.run(build(_work_dir(scenario), display))
+    except TokenyardError as exc:
+        click.echo(f"tokenyard bench {scenario}: {exc.message}", err=True)
+        sys.exit(1)
+    path = write_result(doc, out, RESULTS_DIR)
+    if as_json:
+        click.echo(orjson.dumps(doc).decode())
+    else:
+        show(doc, display)
+    click.echo(f"results: {path}", err=True)
+    return doc
+
+
+@click.group()
+def bench() -> None:
+    """Measure what tokenyard adds to a request, on this machine.
+
+    Each scenario starts a fresh tansu broker, a zero-latency fake provider in its
+    own process and the gateway workers, holds open-loop offered rates and compares
+    against direct calls to the same fake in the same run.
+    """
+
+
+@bench.command()
+@load_options("50,200,500,1000")
+@scenario_options
+def overhead(as_json: bool, out: Path | None, **kw: Any) -> None:
+    """The miss path (intake -> provider -> reply) vs a direct httpx call."""
+    from tokenyard.streams.bench.overhead import run_overhead, show_overhead
+
+    options = _load(kw)
+    run_scenario("overhead", as_json, out, lambda wd, d: run_overhead(options, wd, d), show_overhead)
