@@ -18,6 +18,7 @@ sees a driver exception.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -105,6 +106,7 @@ class DisabledClient:
         self.database = database
         self.rows_written = 0
         self.inserts = 0
+        self.rows_by_table: dict[str, int] = {}
 
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
         return None
@@ -120,8 +122,10 @@ class DisabledClient:
         columns: Mapping[str, Sequence[Any]],
         settings: Mapping[str, Any] | None = None,
     ) -> None:
+        rows = len(next(iter(columns.values()), ()))
         self.inserts += 1
-        self.rows_written += len(next(iter(columns.values()), ()))
+        self.rows_written += rows
+        self.rows_by_table[table] = self.rows_by_table.get(table, 0) + rows
 
     def close(self) -> None:
         return None
@@ -139,9 +143,7 @@ def open_client(dsn: str, database: str = DEFAULT_DATABASE) -> AnalyticsClient:
     if scheme == "none":
         return DisabledClient(database)
     if scheme == "chdb":
-        path = urlparse(dsn).path
-        if not path.startswith("/") or urlparse(dsn).netloc:
-            raise ConfigError(f"analytics dsn {dsn!r}: use chdb:///absolute/directory")
+        dsn = f"chdb://{chdb_directory(dsn)}"
     elif scheme not in ("http", "https"):
         raise ConfigError(f"analytics dsn {dsn!r}: scheme must be chdb, http, https or none")
     try:
@@ -154,6 +156,27 @@ def open_client(dsn: str, database: str = DEFAULT_DATABASE) -> AnalyticsClient:
     except ClickHouseError as exc:
         raise _unavailable(f"connect to {_redacted(dsn)}", exc) from exc
     return ClickHouseClient(driver, database, _redacted(dsn))
+
+
+def chdb_directory(dsn: str) -> Path:
+    """The absolute data directory of a chdb DSN, created if missing.
+
+    ``chdb:///abs/dir`` is absolute; ``chdb://rel/dir`` is read as a directory
+    relative to the working directory (clickhouse-connect would take ``rel`` for a
+    location and ``dir`` for a database, which is never what a config means).
+    """
+    parsed = urlparse(dsn)
+    if parsed.query or parsed.netloc in ("memory", ":memory:"):
+        raise ConfigError(f"analytics dsn {dsn!r}: use chdb:///absolute/directory")
+    text = parsed.netloc + parsed.path
+    if not text.strip("/"):
+        raise ConfigError(f"analytics dsn {dsn!r} names no directory")
+    directory = Path(text).resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"analytics dsn {dsn!r}: cannot create {directory}: {exc}") from exc
+    return directory
 
 
 def _unavailable(operation: str, exc: ClickHouseError) -> SinkUnavailable:

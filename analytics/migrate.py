@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
-from tokenyard.analytics.client import AnalyticsClient
+from tokenyard.analytics.client import AnalyticsClient, DisabledClient
 from tokenyard.errors import ConfigError
 
 _FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
@@ -73,6 +73,8 @@ def migrate(
     Raises ``SinkUnavailable`` if ClickHouse refuses a statement; the migrations
     before it stay recorded, and the failed one runs again next time.
     """
+    if isinstance(client, DisabledClient):
+        return []  # analytics is off: there is no schema to keep
     done = applied_versions(client)
     applied: list[str] = []
     for migration in load_migrations():

@@ -17,11 +17,11 @@ from tokenyard.errors import RequestError, TokenyardError
 _DSN_HELP = "ClickHouse DSN: chdb:///dir, http://host:8123, none:// (default: from the config)."
 
 
-def _open(obj: Any, dsn: str | None) -> AnalyticsClient:
+def _open(obj: Any, dsn: str | None, database: str | None) -> AnalyticsClient:
     settings = obj.settings.clickhouse if obj is not None else None
     return open_client(
         dsn or (settings.dsn if settings else "chdb://.tokenyard/chdb"),
-        settings.database if settings else "tokenyard",
+        database or (settings.database if settings else "tokenyard"),
     )
 
 
@@ -37,8 +37,9 @@ def analytics() -> None:
 
 @analytics.command("migrate")
 @click.option("--dsn", default=None, help=_DSN_HELP)
+@click.option("--database", default=None, help="Database (default: from the config).")
 @click.pass_obj
-def migrate_command(obj: Any, dsn: str | None) -> None:
+def migrate_command(obj: Any, dsn: str | None, database: str | None) -> None:
     """Apply the numbered migrations not yet applied (safe to run again)."""
     total = len(load_migrations())
 
@@ -46,7 +47,7 @@ def migrate_command(obj: Any, dsn: str | None) -> None:
         click.echo(f"[{migration.version}/{total}] applying {migration.label}", err=True)
 
     try:
-        client = _open(obj, dsn)
+        client = _open(obj, dsn, database)
         try:
             applied = migrate(client, on_progress=progress)
         finally:
@@ -54,7 +55,8 @@ def migrate_command(obj: Any, dsn: str | None) -> None:
     except TokenyardError as exc:
         _fail("migrate", exc)
         return
-    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "; schema is current"))
+    detail = ": " + ", ".join(applied) if applied else "; schema is current"
+    click.echo(f"applied {len(applied)} migration(s){detail}")
 
 
 @analytics.command("query")
@@ -62,9 +64,11 @@ def migrate_command(obj: Any, dsn: str | None) -> None:
 @click.option("--param", "params", multiple=True, metavar="K=V", help="A query parameter; repeat.")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as a JSON array.")
 @click.option("--dsn", default=None, help=_DSN_HELP)
+@click.option("--database", default=None, help="Database (default: from the config).")
 @click.pass_obj
 def query_command(
-    obj: Any, name: str | None, params: tuple[str, ...], as_json: bool, dsn: str | None
+    obj: Any, name: str | None, params: tuple[str, ...], as_json: bool, dsn: str | None,
+    database: str | None,
 ) -> None:
     """Run the named query NAME; without NAME, list the queries and their parameters."""
     if name is None:
@@ -82,7 +86,7 @@ def query_command(
             raise click.BadParameter(f"{item!r} is not K=V", param_hint="--param")
         values[key.strip()] = value
     try:
-        client = _open(obj, dsn)
+        client = _open(obj, dsn, database)
         try:
             rows = handle_query(client, name, values)
         finally:
@@ -108,5 +112,7 @@ def bench_ingest(directory: str, row_counts: str, ingest_rows: int) -> None:
     from tokenyard.analytics.bench import run_benchmark
 
     sizes = [int(part) for part in row_counts.split(",") if part.strip()]
-    result = run_benchmark(directory, sizes, ingest_rows=ingest_rows, echo=lambda line: click.echo(line, err=True))
+    result = run_benchmark(
+        directory, sizes, ingest_rows=ingest_rows, echo=lambda line: click.echo(line, err=True)
+    )
     click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())

@@ -36,6 +36,7 @@ from tokenyard.errors import TokenyardError
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 @click.option("--top", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--dsn", default=None, help="ClickHouse DSN (default: from the config).")
+@click.option("--database", default=None, help="Database (default: from the config).")
 @click.option(
     "--via", default=None, metavar="URL",
     help="Ask the running sink (http://127.0.0.1:PORT), which owns the chDB directory.",
@@ -43,7 +44,7 @@ from tokenyard.errors import TokenyardError
 @click.pass_obj
 def report(
     obj: Any, since: str, until: str | None, tenant: str, fmt: str, out: Path | None,
-    top: int, dsn: str | None, via: str | None,
+    top: int, dsn: str | None, database: str | None, via: str | None,
 ) -> None:
     """Print what was spent, on what, for whom, and what the cache and fallbacks did."""
     now = datetime.now(UTC)
@@ -57,7 +58,7 @@ def report(
             settings = obj.settings.clickhouse if obj is not None else None
             client = open_client(
                 dsn or (settings.dsn if settings else "chdb://.tokenyard/chdb"),
-                settings.database if settings else "tokenyard",
+                database or (settings.database if settings else "tokenyard"),
             )
             try:
                 result = build_report(local_runner(client), start, end, tenant, top)

@@ -100,7 +100,7 @@ def usage_events(
     return events
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_events():
     """``usage_events`` as a fixture, so test modules need no package imports."""
     return usage_events
