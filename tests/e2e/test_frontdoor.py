@@ -27,7 +27,7 @@ from tests.e2e.pipeline import Pipeline, start_pipeline
 from tokenyard.providers.base import CallTimeouts, Completion, Delta
 from tokenyard.providers.config import ProviderConfig
 from tokenyard.providers.factory import build_provider
-from tokenyard.errors import ProviderRateLimited, ProviderServerError
+from tokenyard.errors import ProviderServerError
 from tokenyard.schemas.records import Request
 from tokenyard.streams.broker import free_port
 
