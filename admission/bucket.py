@@ -115,7 +115,15 @@ def wait_for(bucket: Bucket, cost: float, now: float) -> tuple[Bucket, float]:
         return current, NEVER
     # The clock may have stepped back (now < updated_at): refill starts again at
     # updated_at, so the wait counts from there.
-    return current, max(0.0, current.updated_at - now) + missing / current.refill_per_s
+    wait = max(0.0, current.updated_at - now) + missing / current.refill_per_s
+    # Float rounding can leave ``now + wait`` a hair short of the cost (or equal
+    # to ``now``); a caller that comes back exactly then must be admitted, not
+    # told to wait a few ulps more forever.
+    nudge = math.ulp(now + wait)
+    while refill(current, now + wait).tokens < cost:
+        wait += nudge
+        nudge *= 2
+    return current, wait
 
 
 def take(bucket: Bucket, cost: float) -> Bucket:
