@@ -14,8 +14,8 @@ from pathlib import Path
 # The name under which a window reports the CPU of every process not metered.
 OTHERS = "others"
 
-# Field numbers (1-based) in proc(5): 14 utime, 15 stime, 24 rss (pages).
-_UTIME, _STIME, _RSS = 14, 15, 24
+# Field numbers (1-based) in proc(5): 4 ppid, 14 utime, 15 stime, 24 rss (pages).
+_PPID, _UTIME, _STIME, _RSS = 4, 14, 15, 24
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class ProcStat:
     utime_ticks: int
     stime_ticks: int
     rss_pages: int
+    ppid: int = 0
 
     @property
     def cpu_ticks(self) -> int:
@@ -47,11 +48,30 @@ def parse_proc_stat(text: str) -> ProcStat:
     def field(number: int) -> int:
         return int(rest[number - 3])
 
-    return ProcStat(pid, comm, field(_UTIME), field(_STIME), field(_RSS))
+    return ProcStat(pid, comm, field(_UTIME), field(_STIME), field(_RSS), ppid=field(_PPID))
 
 
 def read_proc_stat(pid: int, proc: Path = Path("/proc")) -> ProcStat:
     return parse_proc_stat((proc / str(pid) / "stat").read_text())
+
+
+def descendants(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """Every live process below ``pid`` (e.g. a server's worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = read_proc_stat(int(entry.name), proc)
+        except (OSError, ValueError):
+            continue  # gone meanwhile, or not readable
+        parents.setdefault(stat.ppid, []).append(stat.pid)
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return sorted(found)
 
 
 def ticks_per_second() -> int:

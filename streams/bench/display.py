@@ -18,7 +18,11 @@ class BenchDisplay:
 
     def __init__(self, *, quiet: bool = False, tables_to_stdout: bool = True) -> None:
         self.err = Console(stderr=True, quiet=quiet)
-        self.out = Console() if tables_to_stdout else self.err
+        # Piped output (a file, CI log) would otherwise wrap the tables at 80 columns.
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=220)
+        self.out = out if tables_to_stdout else self.err
         self._progress: Progress | None = None
 
     @contextlib.contextmanager

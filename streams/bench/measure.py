@@ -35,15 +35,19 @@ async def run_phase(
     pids: dict[str, int],
     *,
     on_progress: Callable[[str], Progress] | None = None,
+    on_measure_start: Callable[[], None] | None = None,
 ) -> Phase:
     """Warm-up (discarded), then the measured window. ``on_progress(stage)`` gives
-    a progress callback for ``"warm-up"`` and ``"measure"``."""
+    a progress callback for ``"warm-up"`` and ``"measure"``; ``on_measure_start``
+    runs between the two (e.g. to forget samples a call recorded during warm-up)."""
     if spec.warmup_s > 0:
         await run_open_loop(
             call, arrival_offsets(spec.rate, spec.warmup_s, arrivals=spec.arrivals, seed=spec.seed + 1),
             offered_rps=spec.rate, duration_s=spec.warmup_s,
             progress=on_progress("warm-up") if on_progress else None,
         )
+    if on_measure_start is not None:
+        on_measure_start()
     meter = ProcessMeter({**pids, LOADGEN: os.getpid()})
     meter.mark()
     load = await run_open_loop(

@@ -95,8 +95,17 @@ def direct_first_chunk(
             if response.status_code != 200:
                 raise HttpStatusError(f"{response.status_code}")
             async for line in response.aiter_lines():
-                if not seen_chunk and line.startswith("data:") and '"content"' in line:
+                if not seen_chunk and _has_text(line):
                     seen_chunk = True
                     first_chunk_ms.append((clock() - started) * 1000.0)
 
     return call
+
+
+def _has_text(line: str) -> bool:
+    """An OpenAI SSE line carrying non-empty text (the first event is an empty role delta)."""
+    if not line.startswith("data:") or line.startswith("data: [DONE]"):
+        return False
+    event = orjson.loads(line[5:])
+    choices = event.get("choices") or []
+    return bool(choices and (choices[0].get("delta") or {}).get("content"))

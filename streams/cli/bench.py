@@ -131,3 +131,90 @@ def overhead(as_json: bool, out: Path | None, **kw: Any) -> None:
 
     options = _load(kw)
     run_scenario("overhead", as_json, out, lambda wd, d: run_overhead(options, wd, d), show_overhead)
+
+
+@bench.command()
+@load_options("20,100,200")
+@scenario_options
+def stream(as_json: bool, out: Path | None, **kw: Any) -> None:
+    """Time to first chunk of streamed requests vs direct SSE to the fake."""
+    from tokenyard.streams.bench.stream import run_stream, show_stream
+
+    options = _load(kw)
+    run_scenario("stream", as_json, out, lambda wd, d: run_stream(options, wd, d), show_stream)
+
+
+LITELLM_VENV = WORK_DIR / "litellm-venv"
+
+
+def _peer_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--litellm-workers", type=int, default=1, show_default=True,
+                      help="LiteLLM proxy worker processes (--num_workers).")(fn)
+    fn = click.option("--litellm-venv", type=click.Path(file_okay=False, path_type=Path), default=LITELLM_VENV,
+                      show_default=True, help="Virtualenv for LiteLLM (created and installed on first use).")(fn)
+    return fn
+
+
+@bench.command()
+@load_options("50,100,200,500,1000")
+@_peer_options
+@scenario_options
+def peer(as_json: bool, out: Path | None, litellm_venv: Path, litellm_workers: int, **kw: Any) -> None:
+    """The same offered load through LiteLLM's proxy and through tokenyard, side by side.
+
+    LiteLLM is installed from PyPI into its own virtualenv the first time (a few
+    minutes) and runs with its bundled price map (LITELLM_LOCAL_MODEL_COST_MAP=True).
+    """
+    from tokenyard.streams.bench.peer import run_peer, show_peer
+
+    options = _load(kw)
+    venv = litellm_venv.resolve()
+    run_scenario("peer", as_json, out,
+                 lambda wd, d: run_peer(options, wd, d, venv=venv, litellm_workers=litellm_workers), show_peer)
+
+
+def _saturate_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--start", type=float, default=200.0, show_default=True, help="First offered rate (req/s)."),
+        click.option("--factor", type=float, default=1.3, show_default=True, help="Each step multiplies the rate by this."),
+        click.option("--ceiling", type=float, default=4000.0, show_default=True, help="Highest rate tried."),
+        click.option("--p99-limit", type=float, default=250.0, show_default=True, help="A rate holds while p99 stays under this (ms)."),
+        click.option("--worker-counts", default="1,2", show_default=True, help="Worker counts to ramp, each on a fresh broker."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+@bench.command()
+@load_options("200", duration=5.0, warmup=2.0)
+@_saturate_options
+@scenario_options
+def saturate(as_json: bool, out: Path | None, start: float, factor: float, ceiling: float, p99_limit: float,
+             worker_counts: str, **kw: Any) -> None:
+    """Ramp the offered rate until p99 passes the limit or replies fall behind;
+    report the maximum sustainable rate per worker count (--rates is ignored)."""
+    from tokenyard.streams.bench.saturate import ramp, run_saturate, show_saturate
+
+    kw["rates"] = (start,)
+    options = _load(kw)
+    try:
+        rates = ramp(start, factor, ceiling)
+        counts = [int(c) for c in worker_counts.split(",") if c.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    run_scenario("saturate", as_json, out, lambda wd, d: run_saturate(
+        options, wd, d, worker_counts=counts, rates=rates, p99_limit_ms=p99_limit), show_saturate)
+
+
+@bench.command(name="all")
+@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds per rate in every scenario.")
+@click.option("--warmup", type=float, default=3.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per scenario, one per line.")
+@click.pass_context
+def all_(ctx: click.Context, duration: float, warmup: float, as_json: bool) -> None:
+    """Every scenario in turn with its default rates: overhead, stream, peer, saturate."""
+    common = {"duration": duration, "warmup": warmup, "as_json": as_json}
+    ctx.invoke(overhead, rates=(50, 200, 500, 1000), **common)
+    ctx.invoke(stream, rates=(20, 100, 200), **common)
+    ctx.invoke(peer, rates=(50, 100, 200, 500, 1000), **common)
+    ctx.invoke(saturate, as_json=as_json, duration=min(duration, 5.0), warmup=min(warmup, 2.0))

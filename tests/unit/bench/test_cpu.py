@@ -94,3 +94,24 @@ def test_meter_reports_each_process_and_the_rest_of_the_machine(tmp_path):
     assert window["worker"].cpu_s == pytest.approx(3.0)
     assert window["worker"].rss_mb == pytest.approx(300 * meter.page_bytes / 1e6)
     assert window[OTHERS].cpu_s == pytest.approx(2.0)
+
+
+def test_parse_reads_the_parent_pid():
+    line = stat_line(42, "python", 1, 2, 3).replace(" S 0 ", " S 7 ", 1)
+    assert parse_proc_stat(line).ppid == 7
+
+
+def test_descendants_walks_the_process_tree(tmp_path):
+    def proc(pid: int, ppid: int) -> None:
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(stat_line(pid, "p", 0, 0, 0).replace(" S 0 ", f" S {ppid} ", 1))
+
+    proc(10, 1)
+    proc(11, 10)
+    proc(12, 11)
+    proc(13, 1)
+    (tmp_path / "self").mkdir()
+    from tokenyard.streams.bench.cpu import descendants
+
+    assert descendants(10, tmp_path) == [11, 12]
+    assert descendants(13, tmp_path) == []

@@ -96,3 +96,37 @@ def test_write_result_names_the_file_after_the_scenario(tmp_path):
     assert orjson.loads(path.read_bytes())["rows"][0]["offered_rps"] == 100.0
     explicit = write_result(doc, tmp_path / "x" / "mine.json", tmp_path / "unused")
     assert explicit.exists() and not (tmp_path / "unused").exists()
+
+
+def test_ramp_grows_geometrically_to_the_ceiling():
+    from tokenyard.streams.bench.saturate import ramp
+
+    assert ramp(100, 1.5, 400) == [100.0, 150.0, 225.0, 338.0]
+    with pytest.raises(ValueError):
+        ramp(100, 1.0, 400)
+
+
+def test_max_sustained_stops_at_the_first_rate_that_failed():
+    from tokenyard.streams.bench.saturate import max_sustained
+
+    def r(rate, p99):
+        return {"offered_rps": rate, "achieved_rps": rate, "p99_ms": p99, "sent": 100, "errors": 0, "timeouts": 0}
+
+    assert max_sustained([r(100, 20), r(200, 80), r(400, 900), r(800, 30)], p99_limit_ms=250) == 200
+    assert max_sustained([r(100, 300)], p99_limit_ms=250) is None
+
+
+def test_peer_row_puts_litellm_beside_tokenyard_against_one_direct_run():
+    from tokenyard.streams.bench.measure import Phase
+    from tokenyard.streams.bench.peer import peer_row
+
+    direct = Phase(load([1.0] * 100), {"fake": Usage(0.1, 1), LOADGEN: Usage(0.3, 1)})
+    tokenyard = Phase(load([11.0] * 100), {"fake": Usage(0.1, 1), "broker": Usage(0.2, 1), "worker-0": Usage(0.3, 1),
+                                            LOADGEN: Usage(9.0, 1), OTHERS: Usage(3.0, 0)})
+    litellm = Phase(load([41.0] * 100), {"fake": Usage(0.1, 1), "litellm": Usage(1.0, 1), LOADGEN: Usage(0.5, 1)})
+    row = peer_row(100.0, direct, tokenyard, litellm)
+    assert row["added_p99_ms"] == 10.0
+    assert row["litellm_added_p99_ms"] == 40.0
+    assert row["tokenyard_cpu_s_per_1k"] == 5.0  # broker + worker, not the fake, load generator or others
+    assert row["litellm_cpu_s_per_1k"] == 10.0
+    assert all(k in row for k in REQUIRED_ROW_KEYS)
