@@ -10,7 +10,7 @@ account's admitted rate is ``configured × factor`` with ``factor`` in
   ``decrease_factor`` at once (multiplicative decrease). Responses to requests
   already in flight when the first 429 came back say the same thing again, so
   at most one cut is made per ``cut_cooldown_s``: a burst of 429s is one signal,
-  not ten halvings;
+  not ten halvings (but it holds the rate: no increase while refusals go on);
 * a Retry-After, or an exhausted limit family with a reset time: pause the
   account (factor 0) until then, capped at ``max_pause_s``;
 * otherwise, once any pause is over, ``factor`` climbs back linearly by
@@ -69,9 +69,13 @@ class AdaptiveRate:
         low = signal.lowest_remaining_fraction
         should_cut = status in RATE_LIMITED_STATUSES or (low is not None and low < policy.low_remaining_fraction)
         last_cut_at = self.last_cut_at
-        if should_cut and (last_cut_at is None or now - last_cut_at >= policy.cut_cooldown_s):
-            factor = max(policy.floor, factor * policy.decrease_factor)
-            last_cut_at = now
+        if should_cut:
+            if last_cut_at is None or now - last_cut_at >= policy.cut_cooldown_s:
+                factor = max(policy.floor, factor * policy.decrease_factor)
+                last_cut_at = now
+            else:
+                # Still being refused: hold the rate, no additive increase yet.
+                factor = min(factor, self.factor)
         # A Retry-After pauses whatever the status (a 503 may carry one too).
         pause_s = signal.retry_after_s
         exhausted = signal.exhausted_until_s
