@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenyard.admission.accounts import AccountState, Lease, LocalQuota, observe_response
@@ -117,6 +117,7 @@ def test_healthy_responses_do_not_cut() -> None:
     assert rate.factor == 1.0 and not rate.paused(NOW)
 
 
+@settings(deadline=None)
 @given(
     events=st.lists(
         st.tuples(st.floats(0, 20), st.sampled_from([200, 429, 529, 500]), st.sampled_from([None, "0", "3"])),

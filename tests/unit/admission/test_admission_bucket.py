@@ -22,6 +22,7 @@ capacities = st.floats(min_value=1, max_value=100, allow_nan=False)
 rates = st.floats(min_value=0, max_value=10, allow_nan=False)
 
 
+@settings(deadline=None)
 @given(capacity=capacities, rate=rates, steps=steps)
 def test_admission_never_goes_negative_or_above_capacity(capacity: float, rate: float, steps) -> None:
     bucket = Bucket.full(capacity, rate, now=0.0)
@@ -38,6 +39,7 @@ def test_admission_never_goes_negative_or_above_capacity(capacity: float, rate: 
             assert decision.retry_after > 0
 
 
+@settings(deadline=None)
 @given(capacity=capacities, rate=rates, steps=steps, window=st.floats(min_value=0.1, max_value=120))
 def test_admitted_in_any_window_is_at_most_rate_times_window_plus_capacity(capacity, rate, steps, window) -> None:
     bucket = Bucket.full(capacity, rate, now=0.0)
@@ -53,6 +55,7 @@ def test_admitted_in_any_window_is_at_most_rate_times_window_plus_capacity(capac
         assert total <= rate * window + capacity + 1e-6 * (1 + capacity)
 
 
+@settings(deadline=None)
 @given(capacity=capacities, rate=st.floats(min_value=0.01, max_value=10), tokens=st.floats(0, 1), cost_share=st.floats(0, 1))
 def test_retry_after_is_exactly_when_the_cost_fits(capacity, rate, tokens, cost_share) -> None:
     bucket = Bucket(capacity, tokens * capacity, rate, updated_at=0.0)
@@ -130,7 +133,7 @@ def test_bucket_round_trips_through_a_dict() -> None:
     assert Bucket.from_dict(bucket.to_dict()) == bucket
 
 
-@settings(max_examples=50)
+@settings(deadline=None, max_examples=50)
 @given(actual_share=st.floats(min_value=0.1, max_value=2.0))
 def test_corrections_make_the_real_rate_converge_to_the_limit(actual_share: float) -> None:
     """Estimate 100 per call; real use differs. Over a long run the real total tracks the rate."""
@@ -150,6 +153,7 @@ def test_corrections_make_the_real_rate_converge_to_the_limit(actual_share: floa
     assert real_total >= rate * now * 0.9
 
 
+@settings(deadline=None)
 @given(
     start=st.sampled_from([0.0, 1_700_000_000.0]),
     capacity=capacities,

@@ -32,7 +32,7 @@ events = st.lists(
 )
 
 
-@settings(max_examples=200)
+@settings(deadline=None, max_examples=200)
 @given(events=events, redeliveries=st.lists(st.integers(min_value=0, max_value=39), max_size=40))
 def test_applying_an_event_twice_never_double_counts(events, redeliveries) -> None:
     # Each id always carries the same cost and time, as a redelivered event does.

@@ -29,7 +29,7 @@ ops = st.lists(
 )
 
 
-@settings(max_examples=300)
+@settings(deadline=None, max_examples=300)
 @given(ops=ops, factor=st.sampled_from([1.0, 0.5, 0.1]))
 def test_grants_and_admissions_never_exceed_the_account_limit(ops, factor) -> None:
     """Any interleaving of grants, use, returns, redeliveries and window expiry across 5 workers."""
