@@ -83,12 +83,12 @@ class _Hnsw:
     def __len__(self) -> int:
         return len(self.live)
 
-    def add_many(self, labels: np.ndarray, vectors: np.ndarray) -> None:
+    def add_many(self, labels: np.ndarray, vectors: np.ndarray, threads: int = 1) -> None:
         needed = self.graph.get_current_count() - self.deleted + len(labels)
         if needed > self.graph.get_max_elements():
             self.graph.resize_index(max(needed, 2 * self.graph.get_max_elements()))
         # replace_deleted reuses the slots of removed entries instead of growing.
-        self.graph.add_items(vectors, labels, replace_deleted=True)
+        self.graph.add_items(vectors, labels, num_threads=threads, replace_deleted=True)
         reused = min(self.deleted, len(labels))
         self.deleted -= reused
         self.live.update(labels.tolist())
@@ -133,7 +133,8 @@ class VectorIndex:
     def add(self, label: int, vector: np.ndarray) -> None:
         self.add_many(np.array([label], dtype=np.int64), np.asarray(vector, dtype=np.float32)[None, :])
 
-    def add_many(self, labels: np.ndarray, vectors: np.ndarray) -> None:
+    def add_many(self, labels: np.ndarray, vectors: np.ndarray, threads: int = 1) -> None:
+        """Add new labels; ``threads`` > 1 builds the graph in parallel (rebuilds)."""
         if vectors.shape != (len(labels), self.dimension):
             raise ValueError(f"expected vectors of shape ({len(labels)}, {self.dimension}), got {vectors.shape}")
         # hnswlib's replace_deleted relabels freed slots; a label used twice would leave
@@ -145,9 +146,9 @@ class VectorIndex:
                 for label, vector in zip(labels.tolist(), vectors, strict=True):
                     self._brute.add(label, vector)
                 return
-            self._switch_to_hnsw(2 * (len(self._brute) + len(labels)))
+            self._switch_to_hnsw(2 * (len(self._brute) + len(labels)), threads)
         assert self._hnsw is not None
-        self._hnsw.add_many(labels, vectors)
+        self._hnsw.add_many(labels, vectors, threads)
 
     def remove(self, label: int) -> None:
         if self._hnsw is not None:
@@ -167,14 +168,9 @@ class VectorIndex:
         if self._hnsw is not None:
             self._hnsw.graph.set_ef(ef)
 
-    def set_threads(self, threads: int) -> None:
-        """Threads for bulk ``add_many`` (rebuilds); lookups are single queries anyway."""
-        if self._hnsw is not None:
-            self._hnsw.graph.set_num_threads(threads)
-
-    def _switch_to_hnsw(self, capacity: int) -> None:
+    def _switch_to_hnsw(self, capacity: int, threads: int = 1) -> None:
         hnsw = _Hnsw(self.dimension, self.hnsw_params, max(capacity, 16))
         if self._brute is not None and len(self._brute):
             n = len(self._brute)
-            hnsw.add_many(self._brute.labels[:n].copy(), self._brute.vectors[:n].copy())
+            hnsw.add_many(self._brute.labels[:n].copy(), self._brute.vectors[:n].copy(), threads)
         self._hnsw, self._brute = hnsw, None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -150,22 +151,51 @@ class CacheShard:
         self._expiry: list[tuple[float, int, str]] = []  # (expires_at, label, entry_id), lazy
         self._invalidations: list[CacheInvalidation] = []
         self._next_label = 0
+        # During apply_many: vectors waiting to be indexed in one parallel batch.
+        self._pending: dict[int, tuple[str, np.ndarray]] | None = None
 
     # -- the fold -------------------------------------------------------------------
 
     def apply(self, record: CacheRecord, now: float) -> None:
         """Apply one record of the cache topic; replaying the topic rebuilds the shard."""
         with self._lock:
-            if isinstance(record, CacheEntry):
-                self._put(record, now)
-            elif isinstance(record, CacheTombstone):
-                self._remove(record.entry_id)
-            elif isinstance(record, CacheInvalidation):
-                self._invalidate(record)
-            else:
-                raise TypeError(f"not a cache record: {type(record).__name__}")
-            self.stats.entries = len(self._entries)
-            self.stats.scopes = len(self._scopes)
+            self._apply(record, now)
+
+    def apply_many(self, records: Iterable[CacheRecord], now: float, *, threads: int = 2) -> int:
+        """Apply records in order, indexing the surviving vectors at the end in parallel.
+
+        The same fold as calling :meth:`apply` on each record, only faster for a rebuild:
+        entries deleted or evicted later in the batch never reach the index.
+        """
+        count = 0
+        with self._lock:
+            self._pending = {}
+            try:
+                for record in records:
+                    self._apply(record, now)
+                    count += 1
+            finally:
+                pending, self._pending = self._pending, None
+                by_scope: dict[str, list[int]] = {}
+                for label, (scope_id, _) in pending.items():
+                    by_scope.setdefault(scope_id, []).append(label)
+                for scope_id, labels in by_scope.items():
+                    vectors = np.stack([pending[label][1] for label in labels])
+                    self._scope_index(scope_id).add_many(np.array(labels, dtype=np.int64), vectors, threads)
+                self.stats.scopes = len(self._scopes)
+        return count
+
+    def _apply(self, record: CacheRecord, now: float) -> None:
+        if isinstance(record, CacheEntry):
+            self._put(record, now)
+        elif isinstance(record, CacheTombstone):
+            self._remove(record.entry_id)
+        elif isinstance(record, CacheInvalidation):
+            self._invalidate(record)
+        else:
+            raise TypeError(f"not a cache record: {type(record).__name__}")
+        self.stats.entries = len(self._entries)
+        self.stats.scopes = len(self._scopes)
 
     def _put(self, entry: CacheEntry, now: float) -> None:
         current = self._entries.get(entry.entry_id)
@@ -186,7 +216,10 @@ class CacheShard:
         if entry.embedding is not None:
             if entry.embedding.shape != (self.dimension,):
                 raise ValueError(f"embedding of {entry.entry_id} has shape {entry.embedding.shape}")
-            self._scope_index(entry.scope_id).add(label, entry.embedding)
+            if self._pending is not None:
+                self._pending[label] = (entry.scope_id, entry.embedding)
+            else:
+                self._scope_index(entry.scope_id).add(label, entry.embedding)
         while len(self._entries) > self.config.capacity_per_shard:
             oldest = next(iter(self._entries))
             self._remove(oldest)
@@ -209,6 +242,8 @@ class CacheShard:
             return False
         label = self._label_of.pop(entry_id)
         del self._entry_of_label[label]
+        if self._pending is not None and self._pending.pop(label, None) is not None:
+            return True
         index = self._scopes.get(entry.scope_id)
         if index is not None and label in index:
             index.remove(label)

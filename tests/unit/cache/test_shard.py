@@ -182,16 +182,20 @@ def test_replay_rebuilds_a_shard_that_answers_identically(embedder):
             inv = CacheInvalidation(at=NOW + i, tenant="t1")
             log.append(inv)
             original.apply(inv, NOW + i)
-    rebuilt = CacheShard(config)
+    one_by_one = CacheShard(config)
     for record in log:
-        rebuilt.apply(decode_record(encode_record(record)), NOW + 60)
-    assert rebuilt.entries() == original.entries()
-    assert rebuilt.scope_sizes() == original.scope_sizes()
+        one_by_one.apply(decode_record(encode_record(record)), NOW + 60)
+    batched = CacheShard(config)
+    assert batched.apply_many((decode_record(encode_record(r)) for r in log), NOW + 60) == len(log)
     probes = texts + ["how do I configure service 5 for region 5", "unrelated words entirely"]
-    for i, text in enumerate(probes):
-        request = make_request(text, tenant=f"t{i % 3}")
-        vector = embedder.embed([text])[0]
-        assert rebuilt.lookup(request, vector, NOW + 61) == original.lookup(request, vector, NOW + 61)
+    for rebuilt in (one_by_one, batched):
+        assert rebuilt.entries() == original.entries()
+        assert rebuilt.scope_sizes() == original.scope_sizes()
+        assert len(original.entries()) == 40  # capacity evicted the oldest
+        for i, text in enumerate(probes):
+            request = make_request(text, tenant=f"t{i % 3}")
+            vector = embedder.embed([text])[0]
+            assert rebuilt.lookup(request, vector, NOW + 61) == original.lookup(request, vector, NOW + 61)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
