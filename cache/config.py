@@ -30,6 +30,8 @@ class RouteCacheConfig(BaseModel):
     #: ``strict`` checks entities, numbers, negations, direction, ... (see verify.py);
     #: ``off`` trusts the cosine alone (known to give wrong answers; for experiments).
     verification: Strictness = "strict"
+    #: Strict mode: content words only one side has that are still tolerated (0 = none).
+    max_extra_words: int = Field(default=2, ge=0, le=8)
     #: Nearest neighbours verified per lookup; the first that passes is served.
     candidates: int = Field(default=4, ge=1, le=64)
     #: Entries of every tenant answer every tenant on this route (same partition only).

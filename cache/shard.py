@@ -336,7 +336,7 @@ class CacheShard:
                 continue
             if route.verification == "strict":
                 question = question or analyse(keys.prompt)
-                verdict = verify(question, entry.prompt)
+                verdict = verify(question, entry.prompt, max_extra_words=route.max_extra_words)
                 if not verdict.ok:
                     rejections.append(verdict.reason)
                     continue

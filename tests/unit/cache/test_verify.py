@@ -97,3 +97,9 @@ def test_stem_meets_inflections():
     assert stem("running") == stem("run")
     assert stem("wrote") == stem("write")
     assert stem("bacteria") != stem("virus")
+
+
+def test_max_extra_words_bounds_one_sided_words():
+    stored, asked = "What is the capital of France?", "Which city is France's capital?"
+    assert verify(asked, stored).ok
+    assert verify(asked, stored, max_extra_words=0).reason == "extra_words"
