@@ -40,12 +40,14 @@ class Bucket:
     updated_at: float
 
     def __post_init__(self) -> None:
-        if not self.capacity > 0 or math.isinf(self.capacity):
+        # One chained comparison on the hot path; NaN fails every comparison.
+        if 0 < self.capacity < math.inf and 0 <= self.refill_per_s < math.inf and self.tokens <= self.capacity:
+            return
+        if not 0 < self.capacity < math.inf:
             raise ValueError(f"bucket capacity must be a positive finite number, got {self.capacity!r}")
-        if not self.refill_per_s >= 0 or math.isinf(self.refill_per_s):
+        if not 0 <= self.refill_per_s < math.inf:
             raise ValueError(f"bucket refill_per_s must be >= 0 and finite, got {self.refill_per_s!r}")
-        if math.isnan(self.tokens) or self.tokens > self.capacity:
-            raise ValueError(f"bucket tokens {self.tokens!r} must be a number <= capacity {self.capacity!r}")
+        raise ValueError(f"bucket tokens {self.tokens!r} must be a number <= capacity {self.capacity!r}")
 
     @classmethod
     def full(cls, capacity: float, refill_per_s: float, now: float) -> Bucket:

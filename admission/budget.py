@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-from tokenyard.admission.config import SpendLimit, TenantLimits
+from tokenyard.admission.config import TenantLimits
 from tokenyard.errors import BudgetExceeded
 
 ZERO = Decimal(0)
@@ -178,7 +178,8 @@ def _next_reset(now: float, window: str) -> dt.datetime:
 
 def check_budget(state: BudgetState, limits: TenantLimits, tenant: str, now: float) -> BudgetCheck:
     """Warnings for soft limits reached and the error for a hard limit reached, as of ``now``."""
-    if limits.daily == SpendLimit() and limits.monthly == SpendLimit():
+    daily, monthly = limits.daily, limits.monthly
+    if daily.hard_usd is None and daily.soft_usd is None and monthly.hard_usd is None and monthly.soft_usd is None:
         return NO_BUDGET_ISSUES
     day_spent, month_spent = spent_at(state, now)
     warnings: list[str] = []
