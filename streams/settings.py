@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tokenyard.errors import ConfigError
 from tokenyard.pricing.table import Price
 from tokenyard.providers.config import ProviderConfig
+from tokenyard.streams.frontdoor.settings import FrontDoorSettings
 from tokenyard.providers.routing_config import BreakerConfig, RetryConfig, RouteConfig, split_target
 
 ENV_PREFIX = "TOKENYARD__"
@@ -66,7 +67,9 @@ class ClickHouseSettings(_Section):
 
 class SinkSettings(_Section):
     group_id: str = "tokenyard-usage-sink"
-    batch_size: int = Field(default=1000, ge=1, le=1_000_000)
+    # Each chDB insert has a large fixed cost (a part in the fact table and every
+    # rollup): 10k-row batches ingest ~4x faster than 1k (benchmarks/analytics).
+    batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
     flush_interval_s: float = Field(default=1.0, gt=0, le=3600)
     retry_backoff_max_s: float = Field(default=30.0, gt=0)
     # The sink owns the chDB directory; `tokenyard report` reads through this port.
@@ -90,6 +93,7 @@ class Settings(_Section):
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     sink: SinkSettings = SinkSettings()
     local_model: LocalModelSettings = LocalModelSettings()
+    frontdoor: FrontDoorSettings = FrontDoorSettings()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     retry: RetryConfig = RetryConfig()

@@ -26,6 +26,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("send", "send"),
     ("serve", "serve"),
     ("bench", "bench"),
+    ("analytics", "analytics"),
+    ("report", "report"),
 ]
 
 
