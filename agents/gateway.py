@@ -19,7 +19,9 @@ from typing import Any, Protocol
 
 from tokenyard.agents.completed import CompletedRequests, worth_remembering
 from tokenyard.agents.intake import IntakeRules, accept, expired
-from tokenyard.agents.outcome import attempt_events, error_reply, request_event, success_reply
+from tokenyard.agents.lookup import CacheStage
+from tokenyard.agents.outcome import attempt_events, cached_reply, error_reply, request_event, success_reply
+from tokenyard.cache import Hit
 from tokenyard.agents.publish import Publisher
 from tokenyard.errors import DeadlineExceeded, RequestError, TokenyardError
 from tokenyard.schemas.codec import dumps, salvage
@@ -44,6 +46,7 @@ class Gateway:
         publisher: Publisher,
         default_deadline_s: float,
         completed: PartitionState[CompletedRequests] | None = None,
+        cache: CacheStage | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.rules = rules
@@ -51,6 +54,7 @@ class Gateway:
         self.publisher = publisher
         self.default_deadline_s = default_deadline_s
         self.completed = completed
+        self.cache = cache
         self.clock = clock
         # request_id -> completion of the copy being served now, so a duplicate
         # read while the first copy is still at the provider waits for it.
@@ -101,8 +105,9 @@ class Gateway:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._in_flight[request.request_id] = done
         try:
-            reply = await self._serve(request, started)
-            if self.completed is not None and partition is not None:
+            reply = await self._serve(request, started, partition)
+            # Cache hits are free to serve again, so only paid answers are remembered.
+            if self.completed is not None and partition is not None and not reply.cached:
                 retriable = reply.error.retriable if reply.error else False
                 if worth_remembering(reply.status, reply.error and reply.error.code, retriable):
                     await self.completed.append(partition, request.request_id.encode(), dumps(reply))
@@ -110,7 +115,12 @@ class Gateway:
             del self._in_flight[request.request_id]
             done.set_result(None)
 
-    async def _serve(self, request: Request, started: float) -> Reply:
+    async def _serve(self, request: Request, started: float, partition: int | None) -> Reply:
+        found = None
+        if self.cache is not None and partition is not None:
+            found = await self.cache.lookup(request, partition)
+            if isinstance(found.result, Hit):
+                return await self._serve_from_cache(request, found.result, started)
         deadline_s = (
             request.deadline_ms / 1000.0
             if request.deadline_ms is not None
@@ -133,6 +143,16 @@ class Gateway:
         await self.publisher.usage(
             [*attempt_events(request, attempts, now_ms), request_event(request, reply, attempts, now_ms)]
         )
+        if found is not None and outcome.completion is not None:
+            assert partition is not None
+            await self.cache.store(request, partition, outcome.completion, reply.cost_usd, found)  # type: ignore[union-attr]
+        return reply
+
+    async def _serve_from_cache(self, request: Request, hit: Hit, started: float) -> Reply:
+        now_ms = self._now_ms()
+        reply = cached_reply(request, hit, (self.clock() - started) * 1000.0, now_ms)
+        await self.publisher.reply(request.reply_to, reply)
+        await self.publisher.usage([request_event(request, reply, [], now_ms, cost_saved=hit.cost_saved)])
         return reply
 
     def _chunk_sender(self, request: Request) -> Callable[[int, str, bool], Any]:

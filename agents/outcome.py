@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tokenyard.cache import Hit
 from tokenyard.errors import TokenyardError
 from tokenyard.providers.base import Attempt, Completion
 from tokenyard.schemas.records import ErrorInfo, Reply, Request, Usage, UsageEvent
@@ -33,6 +34,28 @@ def success_reply(
         cost_usd=cost,
         cost_unknown=cost is None,
         attempts=attempts,
+        latency_ms=round(latency_ms, 3),
+        created_ms=now_ms,
+    )
+
+
+def cached_reply(request: Request, hit: Hit, latency_ms: float, now_ms: int) -> Reply:
+    """A stored answer: no tokens spent, nothing paid; the saving goes in the usage row."""
+    entry = hit.entry
+    return Reply(
+        request_id=request.request_id,
+        tenant=request.tenant,
+        status="ok",
+        model=request.model,
+        provider=entry.provider,
+        provider_model=entry.provider_model,
+        content=entry.content,
+        finish_reason=entry.finish_reason,
+        usage=Usage(),
+        cost_usd=Decimal(0),
+        cached=True,
+        similarity=round(hit.similarity, 6),
+        cache_entry_id=entry.entry_id,
         latency_ms=round(latency_ms, 3),
         created_ms=now_ms,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,6 +21,8 @@ import httpx
 
 from tokenyard.agents.completed import CompletedRequests
 from tokenyard.agents.gateway import Gateway, register
+from tokenyard.agents.lookup import CacheStage, EmbeddingBatcher, ShardView
+from tokenyard.cache import MiniLMEmbedder
 from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_sender
 from tokenyard.providers.router import Router
@@ -52,25 +55,53 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         new_view=lambda partition: CompletedRequests(),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
     )
+    cache, cache_shards = build_cache_stage(settings, topics.names.cache)
     gateway = Gateway(
         rules=rules,
         router=router,
         publisher=Publisher(faust_sender(app), topics.names),
         default_deadline_s=settings.worker.default_deadline_s,
         completed=completed,
+        cache=cache,
     )
     register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
 
     @app.on_partitions_revoked.connect
     async def _forget_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
-        completed.revoke({tp.partition for tp in revoked if tp.topic == topics.names.requests})
+        mine = {tp.partition for tp in revoked if tp.topic == topics.names.requests}
+        completed.revoke(mine)
+        if cache_shards is not None:
+            cache_shards.revoke(mine)
 
     @app.on_before_shutdown.connect
     async def _close(app: Any, **kwargs: Any) -> None:
         await completed.stop()
+        if cache_shards is not None:
+            await cache_shards.stop()
         await http.aclose()
 
     return app
+
+
+def build_cache_stage(settings: Settings, topic: str) -> tuple[CacheStage | None, PartitionState[ShardView] | None]:
+    """The lookup stage, or nothing when the cache is disabled."""
+    if not settings.cache.enabled:
+        return None, None
+    shards: PartitionState[ShardView] = PartitionState(
+        bootstrap=settings.kafka.bootstrap,
+        topic=topic,
+        partitions=settings.kafka.request_partitions,
+        new_view=lambda partition: ShardView(settings.cache, time.time),
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+    )
+    # onnxruntime releases the GIL: embedding batches run beside the event loop.
+    embed_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
+
+    async def run_blocking(fn: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(embed_thread, fn)
+
+    embeddings = EmbeddingBatcher(MiniLMEmbedder(threads=1), run_blocking)
+    return CacheStage(config=settings.cache, shards=shards, embeddings=embeddings), shards
 
 
 def build_sink_app(settings: Settings) -> TokenyardApp:

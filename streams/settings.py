@@ -18,6 +18,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tokenyard.errors import ConfigError
+from tokenyard.cache.config import CacheConfig
 from tokenyard.pricing.table import Price
 from tokenyard.providers.config import ProviderConfig
 from tokenyard.streams.frontdoor.settings import FrontDoorSettings
@@ -94,6 +95,7 @@ class Settings(_Section):
     sink: SinkSettings = SinkSettings()
     local_model: LocalModelSettings = LocalModelSettings()
     frontdoor: FrontDoorSettings = FrontDoorSettings()
+    cache: CacheConfig = CacheConfig()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     retry: RetryConfig = RetryConfig()

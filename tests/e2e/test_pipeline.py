@@ -183,3 +183,29 @@ async def test_a_redelivered_request_is_answered_without_paying_twice(pipeline: 
     assert first.status == again.status == twin_reply.status == "ok"
     assert again.model_dump() == first.model_dump()
     assert pipeline.fake.calls("echo@idem") - before == 2
+
+
+async def test_repeated_and_paraphrased_questions_are_served_from_the_cache(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        first = await client.complete(user("What is the capital of France?"), tenant="cachey", timeout=30)
+        await asyncio.sleep(0.3)  # the entry is written after the reply
+        exact = await client.complete(user("What is the capital of France?"), tenant="cachey", timeout=30)
+        para = await client.complete(user("Which city is France's capital?"), tenant="cachey", timeout=30)
+        near_miss = await client.complete(user("What is the capital of Spain?"), tenant="cachey", timeout=30)
+        other_tenant = await client.complete(user("What is the capital of France?"), tenant="intruder", timeout=30)
+        skipped = await client.complete(user("What is the capital of France?"), tenant="cachey", timeout=30,
+                                        cache="skip")
+    assert not first.cached
+    assert exact.cached and exact.content == first.content and exact.cost_usd == 0
+    assert exact.cache_entry_id and exact.similarity == 1.0
+    assert para.cached and para.content == first.content and 0 < para.similarity < 1
+    assert not near_miss.cached and "Spain" in near_miss.content
+    assert not other_tenant.cached
+    assert not skipped.cached
+    rows: list[dict] = []
+    for _ in range(100):
+        rows = await pipeline.query("request_usage", request_id=exact.request_id)
+        if rows:
+            break
+        await asyncio.sleep(0.2)
+    assert rows and rows[0]["status"] == "ok" and float(rows[0]["cost_usd"]) == 0

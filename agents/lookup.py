@@ -1,0 +1,122 @@
+"""The lookup stage: answer from the semantic cache before anything costs money.
+
+Each owned partition has a :class:`~tokenyard.cache.CacheShard`, a view of the
+cache topic's partition with the same number (co-partitioned with requests), so
+no worker ever serves a shard it does not own. Lookups try the exact key first;
+only a miss that could be a paraphrase pays for an embedding, and concurrent
+requests share embedding batches (:class:`EmbeddingBatcher`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from tokenyard.cache import CacheConfig, CacheShard, Embedder, Hit, Miss, decode_record, encode_record, new_entry
+from tokenyard.cache.embedding import MAX_BATCH
+from tokenyard.cache.shard import question_text
+from tokenyard.providers.base import Completion
+from tokenyard.schemas.records import Request
+from tokenyard.streams.partition_state import MARKER_KEY, PartitionState
+
+RunBlocking = Callable[[Callable[[], Any]], Any]
+
+
+class ShardView:
+    """Adapts a CacheShard to PartitionState's ``apply(key, value)``."""
+
+    def __init__(self, config: CacheConfig, clock: Callable[[], float]) -> None:
+        self.shard = CacheShard(config)
+        self.clock = clock
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key == MARKER_KEY or value is None:
+            return
+        self.shard.apply(decode_record(value), self.clock())
+
+
+class EmbeddingBatcher:
+    """Collects texts from concurrent lookups and embeds them in batches off the loop."""
+
+    def __init__(self, embedder: Embedder, run_blocking: RunBlocking, max_batch: int = MAX_BATCH) -> None:
+        self.embedder = embedder
+        self.run_blocking = run_blocking
+        self.max_batch = max_batch
+        self._queue: list[tuple[str, asyncio.Future[np.ndarray]]] = []
+        self._worker: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    async def embed(self, text: str) -> np.ndarray:
+        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        self._queue.append((text, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            texts = [text for text, _ in batch]
+            try:
+                vectors = await self.run_blocking(lambda: self.embedder.embed(texts))
+            except Exception as exc:  # hand the failure to every waiting lookup
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.batches += 1
+            for (_, future), vector in zip(batch, vectors, strict=True):
+                if not future.done():
+                    future.set_result(vector)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the lookup stage found, and the embedding to reuse when storing."""
+
+    result: Hit | Miss
+    embedding: np.ndarray | None = None
+
+
+class CacheStage:
+    def __init__(
+        self,
+        *,
+        config: CacheConfig,
+        shards: PartitionState[ShardView],
+        embeddings: EmbeddingBatcher | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.shards = shards
+        self.embeddings = embeddings
+        self.clock = clock
+
+    async def lookup(self, request: Request, partition: int) -> Lookup:
+        shard = (await self.shards.view(partition)).shard
+        now = self.clock()
+        result = shard.lookup(request, None, now)
+        if not (isinstance(result, Miss) and result.needs_embedding and self.embeddings is not None):
+            return Lookup(result)
+        embedding = await self.embeddings.embed(question_text(request, self.config))
+        return Lookup(shard.lookup(request, embedding, self.clock()), embedding)
+
+    async def store(
+        self, request: Request, partition: int, completion: Completion, cost: Decimal | None, found: Lookup
+    ) -> None:
+        embedding = found.embedding
+        if embedding is None and self.embeddings is not None and self.config.for_route(request.model).semantic:
+            embedding = await self.embeddings.embed(question_text(request, self.config))
+        entry = new_entry(
+            request, self.config, content=completion.content, finish_reason=completion.finish_reason,
+            provider=completion.provider, provider_model=completion.model, usage=completion.usage,
+            cost_usd=cost, embedding=embedding, now=self.clock(),
+        )
+        if entry is not None:
+            await self.shards.append(partition, request.tenant.encode(), encode_record(entry))
