@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from tokenyard.admission.decide import Defer, Reject
+from tokenyard.agents.admission import AdmissionStage, Ticket
 from tokenyard.agents.completed import CompletedRequests, worth_remembering
 from tokenyard.agents.intake import IntakeRules, accept, expired
 from tokenyard.agents.lookup import CacheStage
@@ -47,6 +49,9 @@ class Gateway:
         default_deadline_s: float,
         completed: PartitionState[CompletedRequests] | None = None,
         cache: CacheStage | None = None,
+        admission: AdmissionStage | None = None,
+        defer: Callable[[Request, int, float], Awaitable[None]] | None = None,
+        inline_defer_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.rules = rules
@@ -55,6 +60,9 @@ class Gateway:
         self.default_deadline_s = default_deadline_s
         self.completed = completed
         self.cache = cache
+        self.admission = admission
+        self.defer = defer
+        self.inline_defer_s = inline_defer_s
         self.clock = clock
         # request_id -> completion of the copy being served now, so a duplicate
         # read while the first copy is still at the provider waits for it.
@@ -76,7 +84,8 @@ class Gateway:
             return
         late = expired(request, self._now_ms())
         if late is not None:
-            await self._expire(request, late)
+            # read after its deadline: answered, never sent anywhere
+            await self._refuse(request, late, started)
             return
         try:
             if await self._answered_before(request, partition):
@@ -106,6 +115,11 @@ class Gateway:
         self._in_flight[request.request_id] = done
         try:
             reply = await self._serve(request, started, partition)
+            if reply is None:
+                log.debug("request %s deferred", request.request_id)
+                return  # deferred: it comes back through the deferred topic
+            log.debug("request %s answered: %s", request.request_id,
+                      reply.status if reply.error is None else reply.error.code)
             # Cache hits are free to serve again, so only paid answers are remembered.
             if self.completed is not None and partition is not None and not reply.cached:
                 retriable = reply.error.retriable if reply.error else False
@@ -115,12 +129,20 @@ class Gateway:
             del self._in_flight[request.request_id]
             done.set_result(None)
 
-    async def _serve(self, request: Request, started: float, partition: int | None) -> Reply:
+    async def _serve(self, request: Request, started: float, partition: int | None) -> Reply | None:
         found = None
         if self.cache is not None and partition is not None:
             found = await self.cache.lookup(request, partition)
             if isinstance(found.result, Hit):
                 return await self._serve_from_cache(request, found.result, started)
+        ticket = None
+        if self.admission is not None and partition is not None:
+            decision = await self._admit(request, partition)
+            if decision is None:
+                return None
+            if isinstance(decision, Reject):
+                return await self._refuse(request, decision.error, started)
+            ticket = decision
         deadline_s = (
             request.deadline_ms / 1000.0
             if request.deadline_ms is not None
@@ -134,6 +156,8 @@ class Gateway:
         if outcome.completion is not None:
             last_cost = attempts[-1].cost_usd if attempts else None
             reply = success_reply(request, outcome.completion, last_cost, len(attempts), latency_ms, now_ms)
+            if ticket is not None and ticket.admit.warnings:
+                reply = reply.model_copy(update={"warnings": list(ticket.admit.warnings)})
         else:
             reply = error_reply(
                 request.request_id, request.tenant, outcome.error, now_ms,
@@ -143,9 +167,38 @@ class Gateway:
         await self.publisher.usage(
             [*attempt_events(request, attempts, now_ms), request_event(request, reply, attempts, now_ms)]
         )
+        if ticket is not None:
+            assert partition is not None and self.admission is not None
+            await self.admission.settle(
+                ticket, partition, request_id=request.request_id, attempts=len(attempts),
+                tokens=sum(a.usage.input_tokens + a.usage.output_tokens for a in attempts),
+                cost=outcome.cost_usd,
+            )
         if found is not None and outcome.completion is not None:
             assert partition is not None
             await self.cache.store(request, partition, outcome.completion, reply.cost_usd, found)  # type: ignore[union-attr]
+        return reply
+
+    async def _admit(self, request: Request, partition: int) -> Ticket | Reject | None:
+        """Admit now, wait briefly, or hand the request to the deferred topic (None)."""
+        assert self.admission is not None
+        while True:
+            decision = await self.admission.decide(request, partition)
+            if not isinstance(decision, Defer):
+                return decision
+            wait = decision.not_before - self.clock()
+            if wait > self.inline_defer_s and self.defer is not None:
+                # Waiting here would hold a slot other tenants' requests need.
+                await self.defer(request, partition, decision.not_before)
+                return None
+            await asyncio.sleep(max(wait, 0.0))
+
+    async def _refuse(self, request: Request, error: TokenyardError, started: float) -> Reply:
+        now_ms = self._now_ms()
+        reply = error_reply(request.request_id, request.tenant, error, now_ms, model=request.model,
+                            latency_ms=(self.clock() - started) * 1000.0)
+        await self.publisher.reply(request.reply_to, reply)
+        await self.publisher.usage([request_event(request, reply, [], now_ms)])
         return reply
 
     async def _serve_from_cache(self, request: Request, hit: Hit, started: float) -> Reply:
@@ -182,13 +235,6 @@ class Gateway:
             partition=partition,
             offset=offset,
         )
-
-    async def _expire(self, request: Request, err: DeadlineExceeded) -> None:
-        """A valid request read after its deadline: answered, never sent anywhere."""
-        now_ms = self._now_ms()
-        reply = error_reply(request.request_id, request.tenant, err, now_ms, model=request.model)
-        await self.publisher.reply(request.reply_to, reply)
-        await self.publisher.usage([request_event(request, reply, [], now_ms)])
 
 
 def register(app: Any, gateway: Gateway, requests_topic: Any, *, concurrency: int) -> Any:

@@ -19,7 +19,10 @@ from typing import Any
 import faust
 import httpx
 
+from tokenyard.agents import deferred
+from tokenyard.agents.admission import AdmissionStage, TenantStates
 from tokenyard.agents.completed import CompletedRequests
+from tokenyard.agents.deferred import deferrer
 from tokenyard.agents.gateway import Gateway, register
 from tokenyard.agents.lookup import CacheStage, EmbeddingBatcher, ShardView
 from tokenyard.cache import MiniLMEmbedder
@@ -56,6 +59,17 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
     )
     cache, cache_shards = build_cache_stage(settings, topics.names.cache)
+    admission_states: PartitionState[TenantStates] = PartitionState(
+        bootstrap=settings.kafka.bootstrap,
+        topic=topics.names.admission,
+        partitions=settings.kafka.request_partitions,
+        new_view=lambda partition: TenantStates(),
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+    )
+
+    async def send_to_partition(topic: str, key: bytes, value: bytes, partition: int, headers: Any) -> Any:
+        return await app.producer.send_and_wait(topic, key, value, partition, None, headers)
+
     gateway = Gateway(
         rules=rules,
         router=router,
@@ -63,19 +77,25 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         default_deadline_s=settings.worker.default_deadline_s,
         completed=completed,
         cache=cache,
+        admission=AdmissionStage(config=settings.admission, states=admission_states),
+        defer=deferrer(send_to_partition, topics.names.deferred),
+        inline_defer_s=settings.worker.inline_defer_s,
     )
     register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
+    deferred.register(app, gateway, topics.deferred, concurrency=settings.worker.concurrency)
 
     @app.on_partitions_revoked.connect
     async def _forget_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
         mine = {tp.partition for tp in revoked if tp.topic == topics.names.requests}
         completed.revoke(mine)
+        admission_states.revoke(mine)
         if cache_shards is not None:
             cache_shards.revoke(mine)
 
     @app.on_before_shutdown.connect
     async def _close(app: Any, **kwargs: Any) -> None:
         await completed.stop()
+        await admission_states.stop()
         if cache_shards is not None:
             await cache_shards.stop()
         await http.aclose()
@@ -145,4 +165,5 @@ def run(app: faust.App, *, loglevel: str = "info") -> None:
     """Run ``app`` as a Faust worker in the foreground until SIGINT/SIGTERM."""
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     logging.getLogger("faust").setLevel(logging.WARNING if loglevel == "info" else loglevel.upper())
+    logging.getLogger("tokenyard").setLevel(loglevel.upper())
     worker.execute_from_commandline()

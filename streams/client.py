@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from tokenyard.errors import ReplyTimeout, RemoteError
@@ -230,11 +231,29 @@ class TokenyardClient:
 
     async def _read_replies(self) -> None:
         assert self._consumer is not None
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=1000, max_records=1000)
-            for records in batches.values():
-                for record in records:
-                    self._dispatch(record.value)
+        try:
+            while True:
+                try:
+                    batches = await self._consumer.getmany(timeout_ms=1000, max_records=1000)
+                except KafkaError as exc:
+                    if not exc.retriable:
+                        raise
+                    log.warning("reading replies from %s: %s; retrying", self.reply_topic, exc)
+                    await asyncio.sleep(0.2)
+                    continue
+                for records in batches.values():
+                    for record in records:
+                        self._dispatch(record.value)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Nobody would ever be answered: fail every waiting call now instead of at its timeout.
+            log.exception("the reply reader of %s stopped", self.reply_topic)
+            error = ReplyTimeout(f"the reply reader stopped: {type(exc).__name__}: {exc}")
+            for fut in self._waiting.values():
+                if not fut.done():
+                    fut.set_exception(error)
+            raise
 
     def _dispatch(self, raw: bytes | None) -> None:
         if not raw:

@@ -18,6 +18,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tokenyard.errors import ConfigError
+from tokenyard.admission.config import AdmissionConfig
 from tokenyard.cache.config import CacheConfig
 from tokenyard.pricing.table import Price
 from tokenyard.providers.config import ProviderConfig
@@ -59,6 +60,9 @@ class WorkerSettings(_Section):
     # so a request cannot make the gateway write into arbitrary topics.
     reply_topics: tuple[str, ...] = ("tokenyard.replies", "tokenyard.replies.*", "*.replies")
     data_dir: str = ".tokenyard"
+    # A request admission defers for longer than this goes to the deferred topic
+    # instead of waiting in one of the main agent's slots.
+    inline_defer_s: float = Field(default=1.0, ge=0.0, le=60.0)
 
 
 class ClickHouseSettings(_Section):
@@ -96,6 +100,7 @@ class Settings(_Section):
     local_model: LocalModelSettings = LocalModelSettings()
     frontdoor: FrontDoorSettings = FrontDoorSettings()
     cache: CacheConfig = CacheConfig()
+    admission: AdmissionConfig = AdmissionConfig()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     retry: RetryConfig = RetryConfig()

@@ -3,7 +3,7 @@
 Names derive from ``kafka.topic_prefix``. Keys: requests and cache entries are
 keyed by tenant (so one worker owns all of a tenant's state), replies and
 chunks by request_id, usage events by request_id, dead letters by source key.
-State topics (``completions``) have as many partitions as ``requests`` and are
+State topics (``completions``, ``cache``, ``admission``) and ``deferred`` have as many partitions as ``requests`` and are
 written partition-for-partition (see streams/partition_state.py).
 Values are raw bytes: stages decode them themselves so a malformed event can be
 dead-lettered with its original bytes.
@@ -26,6 +26,8 @@ class TopicNames:
     dead_letters: str
     cache: str
     completions: str
+    admission: str
+    deferred: str
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings) -> TopicNames:
@@ -37,11 +39,16 @@ class TopicNames:
             dead_letters=f"{p}.dead-letters",
             cache=f"{p}.cache",
             completions=f"{p}.completions",
+            admission=f"{p}.admission",
+            deferred=f"{p}.deferred",
         )
 
     def internal(self) -> frozenset[str]:
         """Topics a request may never name as its ``reply_to``."""
-        return frozenset({self.requests, self.usage, self.dead_letters, self.cache, self.completions})
+        return frozenset({
+            self.requests, self.usage, self.dead_letters, self.cache, self.completions,
+            self.admission, self.deferred,
+        })
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class Topics:
 
     names: TopicNames
     requests: faust.TopicT
+    deferred: faust.TopicT
     usage: faust.TopicT
     dead_letters: faust.TopicT
 
@@ -65,6 +73,7 @@ def declare(app: faust.App, kafka: KafkaSettings) -> Topics:
     return Topics(
         names=names,
         requests=raw(names.requests, kafka.request_partitions),
+        deferred=raw(names.deferred, kafka.request_partitions),
         usage=raw(names.usage, kafka.usage_partitions),
         dead_letters=raw(names.dead_letters, 1),
     )

@@ -52,6 +52,12 @@ class LoadResult:
         return summarize(self.lag_ms)
 
 
+def _error_kind(exc: BaseException) -> str:
+    """The exception type, plus the gateway's error code for error replies."""
+    code = getattr(exc, "code", None)
+    return f"{type(exc).__name__}:{code}" if isinstance(code, str) else type(exc).__name__
+
+
 def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, (ReplyTimeout, TimeoutError, asyncio.TimeoutError))
 
@@ -86,7 +92,7 @@ async def run_open_loop(
             if _is_timeout(exc):
                 result.timeouts += 1
             else:
-                result.errors[type(exc).__name__] += 1
+                result.errors[_error_kind(exc)] += 1
         else:
             result.latencies_ms.append((clock() - due) * 1000.0)
         finally:

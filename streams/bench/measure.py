@@ -27,6 +27,7 @@ class PhaseSpec:
 class Phase:
     load: LoadResult
     usage: dict[str, Usage]  # per process name, measured window only
+    cache_hits: int = 0  # replies served from the cache (pipeline phases)
 
 
 async def run_phase(

@@ -4,7 +4,7 @@ adds to each request, against a direct call to the same fake provider."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +13,7 @@ from tokenyard.streams.bench.measure import Phase, PhaseSpec, run_phase
 from tokenyard.streams.bench.results import cost_table, document, latency_table, overhead_row
 from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, partition_sizes, wait_until_serving
 from tokenyard.streams.bench.schedule import Arrivals
-from tokenyard.streams.bench.targets import direct_http_client, openai_call, pipeline_call
+from tokenyard.streams.bench.targets import AiohttpOpenAI, direct_http_client, openai_call, pipeline_call
 
 
 class LoadOptions(BaseModel):
@@ -26,11 +26,14 @@ class LoadOptions(BaseModel):
     warmup_s: float = Field(default=3.0, ge=0)
     workers: int = Field(default=1, ge=1, le=16)
     with_sink: bool = True
+    with_cache: bool = True
     concurrency: int = Field(default=64, ge=1, le=4096)
     arrivals: Arrivals = "poisson"
     timeout_s: float = Field(default=30.0, gt=0)
     seed: int = 0
     profile_dir: Path | None = None
+    # The client of direct baseline calls: httpx (as the gateway uses) or aiohttp.
+    direct_client: Literal["httpx", "aiohttp"] = "httpx"
 
 
 def spec(options: LoadOptions, rate: float) -> PhaseSpec:
@@ -39,21 +42,33 @@ def spec(options: LoadOptions, rate: float) -> PhaseSpec:
 
 
 async def direct_phase(rig: Rig, options: LoadOptions, rate: float, display: BenchDisplay) -> Phase:
+    base_url = f"{rig.fake_url}/v1"
+    label = f"direct   {rate:>6.0f}/s ({options.direct_client})"
+    if options.direct_client == "aiohttp":
+        import aiohttp
+
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
+            call: Any = AiohttpOpenAI(session, base_url, FAKE_MODEL, timeout_s=options.timeout_s)
+            return await run_phase(call, spec(options, rate), {"fake": rig.pids()["fake"]},
+                                   on_progress=lambda stage: display.phase(f"{label} {stage}"))
     async with direct_http_client() as http:
-        call = openai_call(http, f"{rig.fake_url}/v1", FAKE_MODEL, timeout_s=options.timeout_s)
-        return await run_phase(
-            call, spec(options, rate), {"fake": rig.pids()["fake"]},
-            on_progress=lambda stage: display.phase(f"direct   {rate:>6.0f}/s {stage}"),
-        )
+        call = openai_call(http, base_url, FAKE_MODEL, timeout_s=options.timeout_s)
+        return await run_phase(call, spec(options, rate), {"fake": rig.pids()["fake"]},
+                               on_progress=lambda stage: display.phase(f"{label} {stage}"))
 
 
 async def pipeline_phase(rig: Rig, client: Any, options: LoadOptions, rate: float, display: BenchDisplay,
                          label: str = "tokenyard") -> Phase:
-    call = pipeline_call(client, timeout_s=options.timeout_s)
-    return await run_phase(
+    """Also counts cache hits of the measured window in ``phase.cache_hits``."""
+    cached = [0]
+    call = pipeline_call(client, timeout_s=options.timeout_s, cached=cached)
+    phase = await run_phase(
         call, spec(options, rate), rig.pids(),
         on_progress=lambda stage: display.phase(f"{label:<9}{rate:>6.0f}/s {stage}"),
+        on_measure_start=lambda: cached.__setitem__(0, 0),
     )
+    phase.cache_hits = cached[0]
+    return phase
 
 
 async def topic_sizes(rig: Rig) -> dict[str, list[int]]:
@@ -62,10 +77,14 @@ async def topic_sizes(rig: Rig) -> dict[str, list[int]]:
     return await partition_sizes(rig.settings.kafka.bootstrap, [names.requests, names.replies, names.usage])
 
 
+def rig_for(options: LoadOptions, work_dir: Path, workers: int | None = None) -> Rig:
+    return Rig(work_dir, workers=workers or options.workers, with_sink=options.with_sink,
+               with_cache=options.with_cache, concurrency=options.concurrency, profile_dir=options.profile_dir)
+
+
 async def run_overhead(options: LoadOptions, work_dir: Path, display: BenchDisplay) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
-    with Rig(work_dir, workers=options.workers, with_sink=options.with_sink,
-             concurrency=options.concurrency, profile_dir=options.profile_dir) as rig:
+    with rig_for(options, work_dir) as rig:
         rig.start(display.say)
         async with rig.client() as client:
             took = await wait_until_serving(client, rig)
@@ -74,6 +93,7 @@ async def run_overhead(options: LoadOptions, work_dir: Path, display: BenchDispl
                 direct = await direct_phase(rig, options, rate, display)
                 pipeline = await pipeline_phase(rig, client, options, rate, display)
                 rows.append(overhead_row(rate, pipeline.load, pipeline.usage, direct.load, direct.usage))
+                rows[-1]["cache_hits"] = pipeline.cache_hits
                 dead = rig.dead()
                 if dead:
                     display.say(f"[red]processes died: {', '.join(dead)}; stopping (logs in {rig.log_dir})")

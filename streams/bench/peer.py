@@ -16,7 +16,7 @@ from tokenyard.streams.bench.cpu import OTHERS, Usage
 from tokenyard.streams.bench.display import BenchDisplay
 from tokenyard.streams.bench.litellm_proxy import LiteLLMProxy, ensure_venv, start_proxy
 from tokenyard.streams.bench.measure import LOADGEN, Phase, run_phase
-from tokenyard.streams.bench.overhead import LoadOptions, direct_phase, pipeline_phase, spec, topic_sizes
+from tokenyard.streams.bench.overhead import LoadOptions, rig_for, direct_phase, pipeline_phase, spec, topic_sizes
 from tokenyard.streams.bench.results import document, fmt, load_fields, others_cores, overhead_row
 from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, wait_until_serving
 from tokenyard.streams.bench.stats import difference
@@ -83,8 +83,7 @@ async def run_peer(options: LoadOptions, work_dir: Path, display: BenchDisplay, 
                    litellm_workers: int = 1) -> dict[str, Any]:
     executable = ensure_venv(venv, display.say)
     rows: list[dict[str, Any]] = []
-    with Rig(work_dir, workers=options.workers, with_sink=options.with_sink,
-             concurrency=options.concurrency, profile_dir=options.profile_dir) as rig:
+    with rig_for(options, work_dir) as rig:
         rig.start(display.say)
         display.say("starting the LiteLLM proxy")
         proxy = start_proxy(executable, work_dir, f"{rig.fake_url}/v1", FAKE_MODEL, workers=litellm_workers)

@@ -126,14 +126,14 @@ def latency_table(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     """Headers and cells of the end-of-run latency table (pipeline vs direct)."""
     headers = [
         "offered/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
-        "direct p50", "direct p99", "added p50", "added p99", "err/timeout",
+        "direct p50", "direct p99", "added p50", "added p99", "err/timeout", "cache hits",
     ]
     cells = [
         [
             fmt(row["offered_rps"], 0), fmt(row["achieved_rps"]), fmt(row["p50_ms"]), fmt(row.get("p95_ms")),
             fmt(row["p99_ms"]), fmt(row.get("max_ms")), fmt(row.get("direct_p50_ms")), fmt(row["direct_p99_ms"]),
             fmt(row.get("added_p50_ms")), fmt(row["added_p99_ms"]),
-            f"{row.get('errors', 0)}/{row.get('timeouts', 0)}",
+            f"{row.get('errors', 0)}/{row.get('timeouts', 0)}", fmt(row.get("cache_hits")),
         ]
         for row in rows
     ]
@@ -173,6 +173,19 @@ def document(scenario: str, options: Mapping[str, Any], rows: list[dict[str, Any
         "rows": rows,
         **extra,
     }
+
+
+def code_version(repo: Path = Path(".")) -> dict[str, Any]:
+    """The commit measured, and whether the working tree differed from it (the
+    pipeline changes under a benchmark in a shared checkout)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "dirty_paths": len(git("status", "--porcelain", "--untracked-files=no").splitlines())}
 
 
 def write_result(doc: Mapping[str, Any], out: Path | None, results_dir: Path) -> Path:

@@ -33,7 +33,7 @@ TENANTS = balanced_tenants(REQUEST_PARTITIONS)  # every partition, hence every w
 
 
 def bench_config(*, bootstrap: str, fake_url: str, prefix: str, data_dir: Path, sink_port: int,
-                 concurrency: int = 64) -> str:
+                 concurrency: int = 64, cache: bool = True) -> str:
     """The TOML of a benchmark pipeline: one route, ``default``, to the fake's ``echo``."""
     return f"""
 [kafka]
@@ -58,6 +58,9 @@ web_port = {sink_port}
 
 [local_model]
 enabled = false
+
+[cache]
+enabled = {"true" if cache else "false"}
 
 [providers.fake]
 kind = "openai_compatible"
@@ -107,6 +110,7 @@ class Rig:
     work_dir: Path
     workers: int = 1
     with_sink: bool = True
+    with_cache: bool = True
     concurrency: int = 64
     profile_dir: Path | None = None  # run workers under cProfile, stats written here
     broker: LocalBroker | None = None
@@ -133,6 +137,7 @@ class Rig:
             self.config_path.write_text(bench_config(
                 bootstrap=self.broker.bootstrap, fake_url=self.fake_url, prefix=prefix,
                 data_dir=self.work_dir / "data", sink_port=free_port(), concurrency=self.concurrency,
+                cache=self.with_cache,
             ))
             self.settings = load_settings(self.config_path)
             say(f"starting {self.workers} worker(s){' and the usage sink' if self.with_sink else ''}")
@@ -219,15 +224,22 @@ async def wait_until_serving(client: TokenyardClient, rig: Rig, *, timeout_s: fl
         dead = rig.dead()
         if dead:
             raise ConfigError(f"benchmark processes exited during start-up: {', '.join(dead)}; logs in {rig.log_dir}")
-        try:
-            await asyncio.gather(*(
-                client.complete([{"role": "user", "content": "ready?"}], model="default", tenant=t, timeout=1.5)
-                for t in TENANTS
-            ))
+        replies = await asyncio.gather(*(
+            client.complete([{"role": "user", "content": "ready?"}], model="default", tenant=t, timeout=5.0,
+                            raise_on_error=False)
+            for t in TENANTS
+        ), return_exceptions=True)
+        failures = [r for r in replies if isinstance(r, BaseException) or r.status != "ok"]
+        if not failures:
             break
-        except ReplyTimeout:
-            if time.monotonic() - started > timeout_s:
-                raise ConfigError(f"the pipeline did not answer within {timeout_s:.0f}s; logs in {rig.log_dir}") from None
+        unexpected = [r for r in failures if isinstance(r, BaseException) and not isinstance(r, ReplyTimeout)]
+        if unexpected:
+            raise unexpected[0]
+        if time.monotonic() - started > timeout_s:
+            raise ConfigError(
+                f"the pipeline did not answer every probe within {timeout_s:.0f}s "
+                f"(last: {failures[0]!r}); logs in {rig.log_dir}"
+            )
     # A late joiner triggers one more rebalance; give it time to settle.
     await asyncio.sleep(settle_s)
     return time.monotonic() - started

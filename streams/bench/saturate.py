@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenyard.streams.bench.display import BenchDisplay
-from tokenyard.streams.bench.overhead import LoadOptions, direct_phase, pipeline_phase, topic_sizes
+from tokenyard.streams.bench.overhead import LoadOptions, rig_for, direct_phase, pipeline_phase, topic_sizes
 from tokenyard.streams.bench.results import document, fmt, overhead_row, sustained
 from tokenyard.streams.bench.rig import Rig, wait_until_serving
 
@@ -39,8 +39,7 @@ async def ramp_workers(workers: int, rates: list[float], options: LoadOptions, p
                        work_dir: Path, display: BenchDisplay) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     worker_options = options.model_copy(update={"workers": workers})
-    with Rig(work_dir / f"workers-{workers}", workers=workers, with_sink=options.with_sink,
-             concurrency=options.concurrency) as rig:
+    with rig_for(options, work_dir / f"workers-{workers}", workers) as rig:
         rig.start(display.say)
         async with rig.client() as client:
             took = await wait_until_serving(client, rig)

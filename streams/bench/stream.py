@@ -8,7 +8,7 @@ from typing import Any
 
 from tokenyard.streams.bench.display import BenchDisplay
 from tokenyard.streams.bench.measure import run_phase
-from tokenyard.streams.bench.overhead import LoadOptions, spec, topic_sizes
+from tokenyard.streams.bench.overhead import LoadOptions, rig_for, spec, topic_sizes
 from tokenyard.streams.bench.results import cpu_per_1k, document, load_fields, others_cores
 from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, wait_until_serving
 from tokenyard.streams.bench.stats import difference, summarize
@@ -37,8 +37,7 @@ def stream_row(rate: float, pipeline: Any, pipeline_ttfc: list[float], direct: A
 
 async def run_stream(options: LoadOptions, work_dir: Path, display: BenchDisplay) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
-    with Rig(work_dir, workers=options.workers, with_sink=options.with_sink,
-             concurrency=options.concurrency, profile_dir=options.profile_dir) as rig:
+    with rig_for(options, work_dir) as rig:
         rig.start(display.say)
         async with rig.client() as client, direct_http_client() as http:
             took = await wait_until_serving(client, rig)

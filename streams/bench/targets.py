@@ -6,8 +6,10 @@ so pipeline minus direct is what the gateway adds.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import orjson
@@ -21,15 +23,42 @@ class HttpStatusError(Exception):
     """A direct call answered with a status other than 200."""
 
 
+# Prompts are random word sequences so that the semantic cache misses (the
+# miss path is what `overhead` measures); near-identical templated prompts
+# would make it find, and verify, candidates on every request.
+_WORDS = (
+    "amber anchor apple arch atlas badge bamboo banner barley basin beacon berry birch blade blossom bolt "
+    "bramble breeze brick bridge bronze brook cabin cactus candle canyon carbon cargo cedar cellar chalk "
+    "cherry chimney cider cliff clover cobalt comet copper coral cotton crane crater crystal dagger delta "
+    "desert dune eagle ember engine falcon feather fern ferry fiddle flint fog forest fossil fountain "
+    "garnet glacier goblet granite gravel harbor hazel heron hollow honey horizon iris island ivory jade "
+    "jasmine kettle kiln lagoon lantern lava ledger lemon lily linen lotus magnet maple marble meadow "
+    "mesa mint mirror moss nectar needle nickel oak oasis onyx orchard otter paddle pebble pepper pine "
+    "plume pollen prairie quartz quill quiver raven reef ridge river saddle saffron sage satin shell "
+    "silver slate spruce summit thistle thunder timber tundra velvet violet walnut willow zephyr"
+).split()
+_VERBS = ("describe", "summarise", "explain", "compare", "list", "translate", "rank", "classify")
+
+
 def prompt(index: int) -> list[dict[str, str]]:
-    return [{"role": "user", "content": f"benchmark request {index}: say something short"}]
+    """A distinct, reproducible prompt per index."""
+    rng = random.Random(index)
+    words = " ".join(rng.choice(_WORDS) for _ in range(10))
+    return [{"role": "user", "content": f"{rng.choice(_VERBS)} {words} ({index})"}]
 
 
-def pipeline_call(client: TokenyardClient, *, timeout_s: float) -> Callable[[int], Awaitable[Reply]]:
+def pipeline_call(
+    client: TokenyardClient, *, timeout_s: float, cached: list[int] | None = None
+) -> Callable[[int], Awaitable[Reply]]:
+    """``cached`` (one counter) counts replies served from the cache."""
+
     async def call(index: int) -> Reply:
-        return await client.complete(
+        reply = await client.complete(
             prompt(index), model="default", tenant=TENANTS[index % len(TENANTS)], timeout=timeout_s
         )
+        if cached is not None and reply.cached:
+            cached[0] += 1
+        return reply
 
     return call
 
@@ -49,6 +78,29 @@ def openai_call(
         return orjson.loads(response.content)
 
     return call
+
+
+class AiohttpOpenAI:
+    """The same POST through aiohttp: a baseline that stays flat where httpx's pool
+    degrades under high concurrency, so the pipeline's share is not hidden."""
+
+    def __init__(self, session: Any, base_url: str, model: str, *, timeout_s: float, api_key: str = "bench"):
+        self.session = session
+        self.url = f"{base_url.rstrip('/')}/chat/completions"
+        self.model = model
+        self.timeout_s = timeout_s
+        self.headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json"}
+
+    async def __call__(self, index: int) -> object:
+        import aiohttp
+
+        body = orjson.dumps({"model": self.model, "messages": prompt(index)})
+        async with self.session.post(self.url, data=body, headers=self.headers,
+                                     timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as response:
+            raw = await response.read()
+            if response.status != 200:
+                raise HttpStatusError(f"{response.status}: {raw[:200]!r}")
+            return orjson.loads(raw)
 
 
 def direct_http_client(max_connections: int = 512) -> httpx.AsyncClient:

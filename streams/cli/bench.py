@@ -56,12 +56,16 @@ def load_options(default_rates: str, duration: float = 10.0, warmup: float = 3.0
             click.option("--workers", type=int, default=1, show_default=True, help="Gateway worker processes."),
             click.option("--sink/--no-sink", "with_sink", default=True, show_default=True,
                          help="Run the usage sink (ClickHouse) as in the real pipeline."),
+            click.option("--cache/--no-cache", "with_cache", default=True, show_default=True,
+                         help="Run the cache lookup stage (prompts are distinct, so it misses)."),
             click.option("--concurrency", type=int, default=64, show_default=True,
                          help="In-flight requests per worker (worker.concurrency)."),
             click.option("--arrivals", type=click.Choice(["poisson", "fixed"]), default="poisson", show_default=True,
                          help="Open-loop arrival process."),
             click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
                          help="Seconds a call may take before it counts as a timeout."),
+            click.option("--direct-client", type=click.Choice(["httpx", "aiohttp"]), default="httpx",
+                         show_default=True, help="HTTP client of the direct baseline calls."),
             click.option("--profile", "profile_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                          help="Run workers under cProfile; stats land in this folder when they stop."),
         ]):
@@ -76,8 +80,9 @@ def _load(kw: dict[str, Any]) -> Any:
 
     return LoadOptions(
         rates=kw.pop("rates"), duration_s=kw.pop("duration"), warmup_s=kw.pop("warmup"),
-        workers=kw.pop("workers"), with_sink=kw.pop("with_sink"), concurrency=kw.pop("concurrency"),
+        workers=kw.pop("workers"), with_sink=kw.pop("with_sink"), with_cache=kw.pop("with_cache"), concurrency=kw.pop("concurrency"),
         arrivals=kw.pop("arrivals"), timeout_s=kw.pop("timeout_s"), profile_dir=kw.pop("profile_dir"),
+        direct_client=kw.pop("direct_client"),
     )
 
 
@@ -94,7 +99,7 @@ def run_scenario(
 ) -> dict[str, Any]:
     """Run ``build(work_dir, display)`` (a coroutine giving the document), then print and save it."""
     from tokenyard.streams.bench.display import BenchDisplay
-    from tokenyard.streams.bench.results import write_result
+    from tokenyard.streams.bench.results import code_version, write_result
 
     display = BenchDisplay(tables_to_stdout=not as_json)
     try:
@@ -103,6 +108,7 @@ def run_scenario(
     except TokenyardError as exc:
         click.echo(f"tokenyard bench {scenario}: {exc.message}", err=True)
         sys.exit(1)
+    doc.setdefault("code", code_version())
     path = write_result(doc, out, RESULTS_DIR)
     if as_json:
         click.echo(orjson.dumps(doc).decode())

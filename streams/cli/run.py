@@ -12,7 +12,8 @@ from tokenyard.streams.broker import LocalBroker
 
 
 @click.command()
-@click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+@click.option("--loglevel", default="info", show_default=True, envvar="TOKENYARD_LOGLEVEL",
+              type=click.Choice(["debug", "info", "warning"]))
 @click.pass_obj
 def worker(ctx: object, loglevel: str) -> None:
     """Run one gateway worker (the request agent) in the foreground.
@@ -25,7 +26,8 @@ def worker(ctx: object, loglevel: str) -> None:
 
 
 @click.command()
-@click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+@click.option("--loglevel", default="info", show_default=True, envvar="TOKENYARD_LOGLEVEL",
+              type=click.Choice(["debug", "info", "warning"]))
 @click.pass_obj
 def sink(ctx: object, loglevel: str) -> None:
     """Run the usage sink: usage events from Kafka into ClickHouse, in batches.

@@ -26,6 +26,11 @@ FAKE_MODELS = ["echo", "echo@idem", "fail-500", "fail-429", "malformed", "slow-f
 def write_config(
     path: Path, *, bootstrap: str, fake_url: str, prefix: str, data_dir: Path, extra: str = ""
 ) -> Path:
+    worker_extra = ""
+    if "[worker]\n" in extra:
+        head, _, rest = extra.partition("[worker]\n")
+        worker_lines, _, tail = rest.partition("\n\n")
+        worker_extra, extra = worker_lines, head + tail
     models = "\n".join(
         f'[providers.fake.models."{m}"]\ncontext_window = 8192\n' for m in FAKE_MODELS
     )
@@ -45,6 +50,7 @@ max_prompt_chars = 5000
 default_deadline_s = 30.0
 reply_topics = ["{prefix}.replies", "{prefix}.replies.*"]
 data_dir = "{data_dir}"
+{worker_extra}
 
 [clickhouse]
 dsn = "chdb://{data_dir}/chdb"
