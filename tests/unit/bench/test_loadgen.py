@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from tokenyard.errors import ReplyTimeout
+from tokenyard.errors import RemoteError, ReplyTimeout
 from tokenyard.streams.bench.loadgen import run_open_loop
 
 
@@ -76,13 +76,15 @@ async def test_failures_are_counted_not_raised():
             raise asyncio.TimeoutError()
         if index == 3:
             raise ConnectionResetError("boom")
+        if index == 4:
+            raise RemoteError("provider_timeout", "slow", retriable=True, request_id="r4")
 
-    result = await run_open_loop(call, [0.0, 0.0, 0.0, 0.0, 0.0], offered_rps=5, duration_s=1.0,
+    result = await run_open_loop(call, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0], offered_rps=5, duration_s=1.0,
                                  clock=clock, sleep=clock.sleep)
-    assert result.sent == 5
+    assert result.sent == 6
     assert result.ok == 2
     assert result.timeouts == 2
-    assert dict(result.errors) == {"ConnectionResetError": 1}
+    assert dict(result.errors) == {"ConnectionResetError": 1, "RemoteError:provider_timeout": 1}
 
 
 async def test_progress_reports_final_counts():
