@@ -22,7 +22,14 @@ from tokenyard.agents.admission import AdmissionStage, Ticket
 from tokenyard.agents.completed import CompletedRequests, worth_remembering
 from tokenyard.agents.intake import IntakeRules, accept, expired
 from tokenyard.agents.lookup import CacheStage
-from tokenyard.agents.outcome import attempt_events, cached_reply, error_reply, request_event, success_reply
+from tokenyard.agents.outcome import (
+    attempt_events,
+    cache_tags,
+    cached_reply,
+    error_reply,
+    request_event,
+    success_reply,
+)
 from tokenyard.cache import Hit
 from tokenyard.agents.publish import Publisher
 from tokenyard.errors import DeadlineExceeded, RequestError, TokenyardError
@@ -165,7 +172,11 @@ class Gateway:
             )
         await self.publisher.reply(request.reply_to, reply)
         await self.publisher.usage(
-            [*attempt_events(request, attempts, now_ms), request_event(request, reply, attempts, now_ms)]
+            [
+                *attempt_events(request, attempts, now_ms),
+                request_event(request, reply, attempts, now_ms,
+                              cache_tags=cache_tags(found.result if found else None)),
+            ]
         )
         if ticket is not None:
             assert partition is not None and self.admission is not None
@@ -205,7 +216,9 @@ class Gateway:
         now_ms = self._now_ms()
         reply = cached_reply(request, hit, (self.clock() - started) * 1000.0, now_ms)
         await self.publisher.reply(request.reply_to, reply)
-        await self.publisher.usage([request_event(request, reply, [], now_ms, cost_saved=hit.cost_saved)])
+        await self.publisher.usage(
+            [request_event(request, reply, [], now_ms, cost_saved=hit.cost_saved, cache_tags=cache_tags(hit))]
+        )
         return reply
 
     def _chunk_sender(self, request: Request) -> Callable[[int, str, bool], Any]:

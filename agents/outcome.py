@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tokenyard.cache import Hit
+from tokenyard.cache import Hit, Miss
 from tokenyard.errors import TokenyardError
 from tokenyard.providers.base import Attempt, Completion
 from tokenyard.schemas.records import ErrorInfo, Reply, Request, Usage, UsageEvent
@@ -113,6 +113,7 @@ def request_event(
     now_ms: int,
     *,
     cost_saved: Decimal = Decimal(0),
+    cache_tags: dict[str, str] | None = None,
 ) -> UsageEvent:
     """The outcome row: total cost over every attempt, final status, fallback depth."""
     usage = reply.usage or Usage()
@@ -141,8 +142,18 @@ def request_event(
         latency_ms=reply.latency_ms or 0.0,
         fallback_depth=_fallback_depth(attempts),
         priority=request.priority.value,
-        tags=dict(request.metadata),
+        tags={**request.metadata, **(cache_tags or {})},
     )
+
+
+def cache_tags(result: Hit | Miss | None) -> dict[str, str]:
+    """How the lookup stage treated a request, for the cache statistics."""
+    if isinstance(result, Hit):
+        return {"cache": result.kind}
+    if isinstance(result, Miss):
+        kind = "bypass" if result.reason in ("bypass", "refresh", "disabled") else "miss"
+        return {"cache": kind, "cache_rejected": str(result.rejected)} if result.rejected else {"cache": kind}
+    return {}
 
 
 def _fallback_depth(attempts: list[Attempt]) -> int:

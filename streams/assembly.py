@@ -113,6 +113,7 @@ def build_cache_stage(settings: Settings, topic: str) -> tuple[CacheStage | None
         partitions=settings.kafka.request_partitions,
         new_view=lambda partition: ShardView(settings.cache, time.time),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        follow=True,  # invalidations come from `tokenyard cache invalidate`
     )
     # onnxruntime releases the GIL: embedding batches run beside the event loop.
     embed_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")

@@ -15,7 +15,11 @@ acknowledged the write. Everything written before the marker is then applied,
 on any broker. Markers are skipped by the views.
 
 Views are plain objects with ``apply(key, value)``; this module owns only the
-replay and the bookkeeping of which partitions are ready.
+replay and the bookkeeping of which partitions are ready. With ``follow=True``
+the owner also keeps reading its partitions after the rebuild, so records other
+processes write (``tokenyard cache invalidate``) reach the view within about
+``follow_wait_ms``; the owner's own records come back too, so views must apply
+idempotently.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class PartitionState(Generic[V]):
         partitions: int,
         new_view: Callable[[int], V],
         fetch_max_wait_ms: int = 10,
+        follow: bool = False,
+        follow_wait_ms: int = 250,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
@@ -64,6 +70,10 @@ class PartitionState(Generic[V]):
         self._producer: AIOKafkaProducer | None = None
         self.rebuilt_records: dict[int, int] = {}
         self._starting = asyncio.Lock()
+        self.follow = follow
+        self.follow_wait_ms = follow_wait_ms
+        self._follow_from: dict[int, int] = {}  # partition -> first offset after its rebuild
+        self._follower: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await ensure_topics(self.bootstrap, {self.topic: self.partitions})
@@ -73,6 +83,9 @@ class PartitionState(Generic[V]):
     async def stop(self) -> None:
         for task in self._building.values():
             task.cancel()
+        if self._follower:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
         if self._producer:
             await self._producer.stop()
             self._producer = None
@@ -81,6 +94,7 @@ class PartitionState(Generic[V]):
         """Forget the state of partitions another worker now owns."""
         for p in partitions:
             self._views.pop(p, None)
+            self._follow_from.pop(p, None)
             task = self._building.pop(p, None)
             if task:
                 task.cancel()
@@ -138,9 +152,43 @@ class PartitionState(Generic[V]):
                     if record.offset >= marker.offset:
                         self.rebuilt_records[partition] = applied
                         log.info("rebuilt %s[%d] from %d records", self.topic, partition, applied)
+                        if self.follow:
+                            self._follow_from[partition] = marker.offset + 1
+                            if self._follower is None or self._follower.done():
+                                self._follower = asyncio.ensure_future(self._follow())
                         return view
                     if record.key != MARKER_KEY:
                         view.apply(record.key, record.value)
                         applied += 1
+        finally:
+            await consumer.stop()
+
+    async def _follow(self) -> None:
+        """Apply records written after each partition's rebuild, by anyone."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self.follow_wait_ms
+        )
+        await consumer.start()
+        following: dict[int, int] = {}
+        try:
+            while True:
+                if following.keys() != self._follow_from.keys():
+                    following = dict(self._follow_from)
+                    tps = [TopicPartition(self.topic, p) for p in following]
+                    consumer.assign(tps)
+                    for tp in tps:
+                        consumer.seek(tp, following[tp.partition])
+                if not following:
+                    await asyncio.sleep(self.follow_wait_ms / 1000)
+                    continue
+                batch = await consumer.getmany(timeout_ms=self.follow_wait_ms, max_records=5000)
+                for tp, records in batch.items():
+                    view = self._views.get(tp.partition)
+                    if view is None or tp.partition not in self._follow_from:
+                        continue
+                    for record in records:
+                        if record.key != MARKER_KEY:
+                            view.apply(record.key, record.value)
+                    self._follow_from[tp.partition] = following[tp.partition] = records[-1].offset + 1
         finally:
             await consumer.stop()

@@ -12,6 +12,12 @@ from tokenyard.streams.bench.loadgen import LoadResult, Progress, run_open_loop
 from tokenyard.streams.bench.schedule import Arrivals, arrival_offsets
 
 LOADGEN = "loadgen"
+WARMUP_INDEX_OFFSET = 10**12
+
+
+def first_index_for(rate: float) -> int:
+    """Disjoint index ranges per offered rate (a phase sends far fewer than 10**6 calls)."""
+    return int(round(rate * 1000)) * 10**6
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,13 @@ class PhaseSpec:
     warmup_s: float
     arrivals: Arrivals = "poisson"
     seed: int = 0
+    # Call indices (hence prompts) of the measured window start here; warm-up
+    # uses a disjoint range, so no prompt repeats and nothing hits the cache.
+    first_index: int = 0
+
+    @property
+    def warmup_first_index(self) -> int:
+        return self.first_index + WARMUP_INDEX_OFFSET
 
 
 @dataclass
@@ -41,9 +54,12 @@ async def run_phase(
     """Warm-up (discarded), then the measured window. ``on_progress(stage)`` gives
     a progress callback for ``"warm-up"`` and ``"measure"``; ``on_measure_start``
     runs between the two (e.g. to forget samples a call recorded during warm-up)."""
+    def shifted(base: int) -> Callable[[int], Awaitable[object]]:
+        return lambda index: call(base + index)
+
     if spec.warmup_s > 0:
         await run_open_loop(
-            call, arrival_offsets(spec.rate, spec.warmup_s, arrivals=spec.arrivals, seed=spec.seed + 1),
+            shifted(spec.warmup_first_index), arrival_offsets(spec.rate, spec.warmup_s, arrivals=spec.arrivals, seed=spec.seed + 1),
             offered_rps=spec.rate, duration_s=spec.warmup_s,
             progress=on_progress("warm-up") if on_progress else None,
         )
@@ -52,7 +68,7 @@ async def run_phase(
     meter = ProcessMeter({**pids, LOADGEN: os.getpid()})
     meter.mark()
     load = await run_open_loop(
-        call, arrival_offsets(spec.rate, spec.duration_s, arrivals=spec.arrivals, seed=spec.seed),
+        shifted(spec.first_index), arrival_offsets(spec.rate, spec.duration_s, arrivals=spec.arrivals, seed=spec.seed),
         offered_rps=spec.rate, duration_s=spec.duration_s,
         progress=on_progress("measure") if on_progress else None,
     )

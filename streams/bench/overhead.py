@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tokenyard.streams.bench.display import BenchDisplay
-from tokenyard.streams.bench.measure import Phase, PhaseSpec, run_phase
+from tokenyard.streams.bench.measure import Phase, PhaseSpec, first_index_for, run_phase
 from tokenyard.streams.bench.results import cost_table, document, latency_table, overhead_row
 from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, partition_sizes, wait_until_serving
 from tokenyard.streams.bench.schedule import Arrivals
@@ -38,7 +38,7 @@ class LoadOptions(BaseModel):
 
 def spec(options: LoadOptions, rate: float) -> PhaseSpec:
     return PhaseSpec(rate=rate, duration_s=options.duration_s, warmup_s=options.warmup_s,
-                     arrivals=options.arrivals, seed=options.seed)
+                     arrivals=options.arrivals, seed=options.seed, first_index=first_index_for(rate))
 
 
 async def direct_phase(rig: Rig, options: LoadOptions, rate: float, display: BenchDisplay) -> Phase:

@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("bench", "bench"),
     ("analytics", "analytics"),
     ("report", "report"),
+    ("cache", "cache"),
     ("dlq", "dlq"),
 ]
 

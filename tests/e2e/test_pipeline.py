@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -209,3 +211,28 @@ async def test_repeated_and_paraphrased_questions_are_served_from_the_cache(pipe
             break
         await asyncio.sleep(0.2)
     assert rows and rows[0]["status"] == "ok" and float(rows[0]["cost_usd"]) == 0
+
+
+def cli(pipeline: Pipeline, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "tokenyard.streams.cli", "--config", str(pipeline.config), *args, "--json"],
+        capture_output=True, timeout=60, check=True,
+    )
+    return orjson.loads(done.stdout)
+
+
+async def test_cache_stats_and_invalidation_reach_every_worker(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        question = user("How many legs does a spider have?")
+        await client.complete(question, tenant="wiper", timeout=30)
+        await asyncio.sleep(0.3)
+        assert (await client.complete(question, tenant="wiper", timeout=30)).cached
+        stats = await asyncio.to_thread(cli, pipeline, "cache", "stats", "--tenant", "wiper")
+        assert stats["entries"] >= 1
+        [route] = [r for r in stats["routes"] if r["route"] == "default"]
+        assert int(route["exact_hits"]) >= 1 or int(route["requests"]) >= 1
+        done = await asyncio.to_thread(cli, pipeline, "cache", "invalidate", "--tenant", "wiper")
+        assert done["partitions"] == pipeline.settings.kafka.request_partitions
+        await asyncio.sleep(1.0)  # the workers follow the cache topic every ~250 ms
+        after = await client.complete(question, tenant="wiper", timeout=30)
+    assert after.status == "ok" and not after.cached
