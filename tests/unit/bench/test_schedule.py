@@ -45,3 +45,15 @@ def test_parse_rates_accepts_k_suffix_and_spaces():
 def test_parse_rates_refuses_bad_input(text, message):
     with pytest.raises(ValueError, match=message):
         parse_rates(text)
+
+
+def test_index_ranges_of_rates_and_warm_up_never_overlap():
+    from tokenyard.streams.bench.measure import PhaseSpec, first_index_for
+
+    ranges = []
+    for rate in (50, 200, 500, 1000, 1000.5):
+        spec = PhaseSpec(rate=rate, duration_s=60, warmup_s=10, first_index=first_index_for(rate))
+        calls = int(rate * 60 * 2)
+        ranges += [(spec.first_index, spec.first_index + calls), (spec.warmup_first_index, spec.warmup_first_index + calls)]
+    ranges.sort()
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(ranges, ranges[1:]))
