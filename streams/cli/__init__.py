@@ -73,6 +73,13 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 def _register() -> None:
     for module, attr in COMMANDS:
         cli.add_command(getattr(importlib.import_module(f"tokenyard.streams.cli.{module}"), attr))
+    from tokenyard.streams.cli.analytics import bench_ingest
+    from tokenyard.streams.cli.bench import bench
+    from tokenyard.streams.cli.bench_parts import COMPONENT_COMMANDS
+
+    for command in COMPONENT_COMMANDS:
+        bench.add_command(command)
+    bench.add_command(bench_ingest, name="ingest")
 
 
 def main() -> None:

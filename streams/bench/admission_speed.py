@@ -1,6 +1,6 @@
 """How fast is the admission decision? Single-threaded, pure core, no broker.
 
-Run: ``.venv/bin/python benchmarks/admission/bench_admission.py [--decisions N]``
+Run: ``tokenyard bench admission [--decisions N]``
 
 Scenarios (simulated clock, 1,000 tenants, one shared provider account):
 

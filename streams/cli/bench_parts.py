@@ -1,0 +1,57 @@
+"""`tokenyard bench` scenarios of single components (cache, admission, ingest).
+
+They measure a pure core in this process, without broker or workers; the
+pipeline scenarios live in `streams/cli/bench.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+
+@click.command("cache-quality")
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def cache_quality(pairs: Path, as_json: bool) -> None:
+    """Store each pair's `a`, look up its `b`: precision, recall, false-hit rate.
+
+    PAIRS is a JSON-lines file of {"id", "a", "b", "label": "hit"|"miss"}. Uses the
+    real MiniLM model and the default cache settings (verification on).
+    """
+    from tokenyard.cache.quality import run_cache_quality
+    from tokenyard.errors import TokenyardError
+
+    try:
+        result = run_cache_quality(pairs)
+    except TokenyardError as exc:
+        click.echo(f"tokenyard bench cache-quality: {exc.message}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    table = Table(title=f"cache quality on {pairs.name}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key in ("hit_pairs", "miss_pairs", "true_hits", "false_hits", "precision", "recall", "false_hit_rate"):
+        value = result[key]
+        table.add_row(key.replace("_", " "), f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+
+
+@click.command("admission")
+@click.option("--decisions", type=int, default=50_000, show_default=True)
+@click.option("--repeats", type=int, default=3, show_default=True)
+def admission(decisions: int, repeats: int) -> None:
+    """Admission decisions per second and microseconds per decision (pure core)."""
+    from tokenyard.streams.bench.admission_speed import main
+
+    main(["--decisions", str(decisions), "--repeats", str(repeats)])
+
+
+COMPONENT_COMMANDS = [cache_quality, admission]
