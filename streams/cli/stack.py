@@ -6,13 +6,15 @@ import asyncio
 import signal
 import sys
 import time
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+import httpx
 from rich.console import Console
 from rich.table import Table
 
+from tokenyard.analytics.query_api import fetch_query
 from tokenyard.errors import ConfigError, TokenyardError
 from tokenyard.schemas.records import Reply
 from tokenyard.streams.client import TokenyardClient
@@ -89,13 +91,14 @@ def demo(ctx: object, no_model: bool, timeout: float) -> None:
     with stack:
         _start(stack, console)
         console.print("[dim]·[/dim] sending sample requests (the first waits for the worker to join)")
+        started = datetime.now(UTC)
         try:
             replies = asyncio.run(_ask(stack.settings, timeout))
         except TokenyardError as exc:
             console.print(f"[red]demo failed:[/red] {exc.code}: {exc.message}")
             sys.exit(1)
         _print_answers(console, replies)
-        _print_costs(console, replies)
+        _print_costs(console, stack.settings, started, len(replies))
     if any(r.status != "ok" for _, _, r in replies):
         sys.exit(1)
 
@@ -127,25 +130,25 @@ def _print_answers(console: Console, replies: list[tuple[str, str, Reply]]) -> N
             console.print(f"  [red]error {reply.error.code}[/red]: {reply.error.message}")
 
 
-def _print_costs(console: Console, replies: list[tuple[str, str, Reply]]) -> None:
-    table = Table(title="cost of this demo, per tenant")
-    for col in ("tenant", "requests", "input tokens", "output tokens", "cost (USD)", "p50 latency ms"):
-        table.add_column(col, justify="right" if col != "tenant" else "left")
-    by_tenant: dict[str, list[Reply]] = {}
-    for tenant, _, reply in replies:
-        by_tenant.setdefault(tenant, []).append(reply)
-    for tenant, rs in sorted(by_tenant.items()):
-        ok = [r for r in rs if r.usage is not None]
-        unknown = any(r.cost_unknown for r in ok)
-        cost = sum((r.cost_usd or Decimal(0) for r in ok), Decimal(0))
-        lat = sorted(r.latency_ms or 0.0 for r in rs)
-        table.add_row(
-            tenant,
-            str(len(rs)),
-            str(sum(r.usage.input_tokens for r in ok)),  # type: ignore[union-attr]
-            str(sum(r.usage.output_tokens for r in ok)),  # type: ignore[union-attr]
-            "unpriced (local model)" if unknown else f"{cost:.6f}",
-            f"{lat[len(lat) // 2]:.0f}",
-        )
+def _print_costs(console: Console, settings: Settings, since: datetime, requests: int) -> None:
+    """The demo's spend per tenant, as ClickHouse holds it (read through the usage sink)."""
+    base = f"http://127.0.0.1:{settings.sink.web_port}"
+    rows: list[dict[str, object]] = []
+    with httpx.Client(timeout=10) as http:
+        for _ in range(60):  # the sink flushes every sink.flush_interval_s
+            try:
+                rows = fetch_query(http, base, "spend_by_tenant",
+                                   {"since": since, "until": datetime.now(UTC) + timedelta(minutes=1), "tenant": ""})
+            except TokenyardError:
+                rows = []
+            if sum(int(str(r["requests"])) for r in rows) >= requests:
+                break
+            time.sleep(0.5)
+    table = Table(title="cost of this demo per tenant, from ClickHouse (tokenyard report shows more)")
+    columns = ("tenant", "requests", "attempts", "input_tokens", "output_tokens", "cost_usd")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="left" if column == "tenant" else "right")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
     console.print()
-    console.print(table)
+    console.print(table if rows else "[yellow]no usage rows reached ClickHouse yet[/yellow]")
