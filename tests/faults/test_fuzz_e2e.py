@@ -1,0 +1,124 @@
+"""Hostile events against a real pipeline: ~300 fuzzed events interleaved with 100
+well-formed requests. Every well-formed request is answered, every fuzzed event is
+exactly one dead letter (counted by reading the dead-letter topic to its high
+watermark), and the worker never dies. Prints the well-formed throughput with and
+without the fuzz in the same run; no timed assertion (a shared 2-core machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from hypothesis import HealthCheck, given, settings
+
+from tests.conftest import dump_logs
+from tests.e2e.pipeline import Pipeline, start_pipeline
+from tests.faults.fuzz_events import FuzzEvent, Target, invalid_events
+from tokenyard.streams.cli.dlq import read_topic_exactly
+
+pytestmark = pytest.mark.broker
+
+FUZZED = 300
+WELL_FORMED = 100
+TENANTS = [f"fz{i}" for i in range(4)]
+
+
+def fuzzed_events(target: Target, count: int) -> list[FuzzEvent]:
+    """``count`` events, the same every run (derandomized), every class represented."""
+    events: list[FuzzEvent] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(event=invalid_events(target))
+    def collect(event: FuzzEvent) -> None:
+        if len(events) < count:
+            events.append(event)
+
+    collect()
+    return events
+
+
+async def dead_letter_count(pipeline: Pipeline) -> int:
+    return len(await read_topic_exactly(pipeline.settings.kafka.bootstrap, pipeline.names.dead_letters))
+
+
+async def serve_batch(client, requests) -> tuple[list, float]:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    replies = await asyncio.gather(*(client.send(r, timeout=60) for r in requests))
+    return replies, time.monotonic() - started
+
+
+def well_formed(client, label: str) -> list:  # type: ignore[no-untyped-def]
+    return [
+        client.build_request([{"role": "user", "content": f"{label} question {i}: what is {i} + {i}?"}],
+                             tenant=TENANTS[i % len(TENANTS)], timeout=60, cache="skip")
+        for i in range(WELL_FORMED)
+    ]
+
+
+async def test_fuzz_storm_loses_nothing_and_stalls_nothing(broker, fake_provider, tmp_path) -> None:
+    pipeline = start_pipeline(tmp_path, broker.bootstrap, fake_provider)
+    try:
+        names = pipeline.names
+        target = Target(reply_to=names.replies, internal_topics=tuple(sorted(names.internal())),
+                        max_prompt_chars=pipeline.settings.worker.max_prompt_chars)
+        events = fuzzed_events(target, FUZZED)
+        assert len(events) == FUZZED
+        async with pipeline.client() as client:
+            warm = await client.complete([{"role": "user", "content": "warm-up"}], tenant="probe", timeout=60)
+            assert warm.status == "ok"
+            [worker] = [c for c in pipeline.stack.children if c.name == "worker-0"]
+            worker_pid = worker.proc.pid
+            letters_before = await dead_letter_count(pipeline)
+
+            # 1. well-formed alone
+            calm_replies, calm_s = await serve_batch(client, well_formed(client, "calm"))
+
+            # 2. the same load with the fuzz interleaved on the same partitions
+            producer = AIOKafkaProducer(bootstrap_servers=pipeline.settings.kafka.bootstrap, linger_ms=2)
+            await producer.start()
+            try:
+                stormy = well_formed(client, "storm")
+                per_request = FUZZED // WELL_FORMED
+                started = time.monotonic()
+                pending = []
+                for i, request in enumerate(stormy):
+                    for event in events[i * per_request:(i + 1) * per_request]:
+                        await producer.send(names.requests, event.raw, key=TENANTS[i % len(TENANTS)].encode())
+                    pending.append(asyncio.ensure_future(client.send(request, timeout=60)))
+                await producer.flush()
+                storm_replies = await asyncio.gather(*pending)
+                storm_s = time.monotonic() - started
+            finally:
+                await producer.stop()
+
+            # every fuzzed event is one dead letter: wait for them, then check none more come
+            expected = letters_before + FUZZED
+            deadline = time.monotonic() + 30
+            letters = await dead_letter_count(pipeline)
+            while letters < expected and time.monotonic() < deadline:
+                await asyncio.sleep(0.3)
+                letters = await dead_letter_count(pipeline)
+            after = await client.complete([{"role": "user", "content": "still there?"}], tenant="probe", timeout=60)
+            letters_final = await dead_letter_count(pipeline)
+    except BaseException:
+        print(dump_logs(tmp_path / "logs"))
+        raise
+    finally:
+        pipeline.stack.stop()
+
+    assert all(r.status == "ok" for r in calm_replies + storm_replies), [
+        (r.request_id, r.error) for r in calm_replies + storm_replies if r.status != "ok"][:3]
+    assert after.status == "ok"
+    assert letters_final - letters_before == FUZZED, (letters_final, letters_before)
+    # the worker that started is the one that finished: no crash, no restart
+    assert worker.proc.pid == worker_pid and worker.proc.returncode is not None  # stopped by us, just now
+    log = (tmp_path / "logs" / "worker-0.log").read_text()
+    assert "crashed" not in log.lower() and "Traceback" not in log, log[-3000:]
+    kinds = sorted({e.kind.split(":")[0] for e in events})
+    print(f"\nfuzz e2e: {FUZZED} fuzzed events ({len(kinds)} classes: {', '.join(kinds)}), "
+          f"{WELL_FORMED} well-formed per phase")
+    print(f"well-formed throughput alone: {WELL_FORMED / calm_s:.1f} req/s ({calm_s:.2f} s); "
+          f"with {FUZZED} fuzzed events interleaved: {WELL_FORMED / storm_s:.1f} req/s ({storm_s:.2f} s)")
