@@ -171,23 +171,24 @@ class Gateway:
                 model=request.model, attempts=len(attempts), latency_ms=latency_ms,
             )
         await self.publisher.reply(request.reply_to, reply)
-        await self.publisher.usage(
-            [
+        # After the reply: the bookkeeping runs concurrently (one round trip, not three).
+        follow_ups = [
+            self.publisher.usage([
                 *attempt_events(request, attempts, now_ms),
-                request_event(request, reply, attempts, now_ms,
-                              cache_tags=cache_tags(found.result if found else None)),
-            ]
-        )
+                request_event(request, reply, attempts, now_ms, cache_tags=cache_tags(found.result if found else None)),
+            ])
+        ]
         if ticket is not None:
             assert partition is not None and self.admission is not None
-            await self.admission.settle(
+            follow_ups.append(self.admission.settle(
                 ticket, partition, request_id=request.request_id, attempts=len(attempts),
                 tokens=sum(a.usage.input_tokens + a.usage.output_tokens for a in attempts),
                 cost=outcome.cost_usd,
-            )
-        if found is not None and outcome.completion is not None:
+            ))
+        if found is not None and outcome.completion is not None and self.cache is not None:
             assert partition is not None
-            await self.cache.store(request, partition, outcome.completion, reply.cost_usd, found)  # type: ignore[union-attr]
+            follow_ups.append(self.cache.store(request, partition, outcome.completion, reply.cost_usd, found))
+        await asyncio.gather(*follow_ups)
         return reply
 
     async def _admit(self, request: Request, partition: int) -> Ticket | Reject | None:

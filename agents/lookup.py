@@ -104,6 +104,8 @@ class CacheStage:
         result = shard.lookup(request, None, now)
         if not (isinstance(result, Miss) and result.needs_embedding and self.embeddings is not None):
             return Lookup(result)
+        if not shard.could_match_semantically(request):
+            return Lookup(Miss("empty_scope"))
         embedding = await self.embeddings.embed(question_text(request, self.config))
         return Lookup(shard.lookup(request, embedding, self.clock()), embedding)
 
@@ -119,4 +121,7 @@ class CacheStage:
             cost_usd=cost, embedding=embedding, now=self.clock(),
         )
         if entry is not None:
-            await self.shards.append(partition, request.tenant.encode(), encode_record(entry))
+            # Keyed by entry: a compacted topic keeps the newest answer per question
+            # (keyed by tenant it would keep one entry per tenant). The partition is
+            # set explicitly, so the entry stays with its requests' partition.
+            await self.shards.append(partition, entry.entry_id.encode(), encode_record(entry))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -143,7 +144,9 @@ async def _publish_everywhere(settings: Settings, value: bytes) -> int:
     await producer.start()
     try:
         for partition in range(settings.kafka.request_partitions):
-            await producer.send_and_wait(names.cache, value, key=b"invalidate", partition=partition)
+            # a key of its own, so compaction never merges two invalidations
+            key = f"invalidate/{uuid.uuid4().hex}".encode()
+            await producer.send_and_wait(names.cache, value, key=key, partition=partition)
     finally:
         await producer.stop()
     return settings.kafka.request_partitions
