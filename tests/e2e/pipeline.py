@@ -20,7 +20,7 @@ from tokenyard.streams.settings import Settings, load_settings
 from tokenyard.streams.stack import LocalStack
 from tokenyard.streams.topics import TopicNames
 
-FAKE_MODELS = ["echo", "echo@idem", "fail-500", "fail-429", "malformed", "slow-first-byte-3000"]
+FAKE_MODELS = ["echo", "echo@idem", "cut-after-3", "fail-500", "fail-429", "malformed", "slow-first-byte-3000"]
 
 
 def write_config(
@@ -82,6 +82,10 @@ targets = ["fake:echo"]
 
 [routes.fallback]
 targets = ["fake:fail-500", "fake:echo"]
+
+[routes.cutting]
+targets = ["fake:cut-after-3", "fake:echo"]
+retry = {{ max_attempts_per_target = 1 }}
 
 [routes.idem]
 targets = ["fake:echo@idem"]

@@ -236,3 +236,18 @@ async def test_cache_stats_and_invalidation_reach_every_worker(pipeline: Pipelin
         await asyncio.sleep(1.0)  # the workers follow the cache topic every ~250 ms
         after = await client.complete(question, tenant="wiper", timeout=30)
     assert after.status == "ok" and not after.cached
+
+
+async def test_streamed_answer_arrives_in_order_and_survives_a_cut_stream(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        items = [item async for item in client.stream(
+            user("tell me a long story about brokers and streams"), model="cutting", timeout=30, cache="skip"
+        )]
+    *chunks, reply = items
+    assert reply.type == "reply" and reply.status == "ok" and reply.provider_model == "echo"
+    restarts = [i for i, c in enumerate(chunks) if c.restart]
+    assert restarts, "the cut stream must be voided by a restart marker"
+    after = chunks[restarts[-1] + 1:]
+    assert [c.seq for c in chunks] == sorted(c.seq for c in chunks)
+    assert "".join(c.delta for c in after) == reply.content
+    assert reply.attempts >= 2
