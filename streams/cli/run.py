@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 
 import click
 
+from tokenyard.errors import ConfigError, SinkUnavailable
 from tokenyard.streams.broker import LocalBroker
 
 
@@ -22,7 +24,12 @@ def worker(ctx: object, loglevel: str) -> None:
     """
     from tokenyard.streams.assembly import build_gateway_app, run
 
-    run(build_gateway_app(ctx.settings, os.environ), loglevel=loglevel)  # type: ignore[attr-defined]
+    try:
+        app = build_gateway_app(ctx.settings, os.environ)  # type: ignore[attr-defined]
+    except ConfigError as exc:
+        click.echo(f"tokenyard worker: configuration error: {exc.message}", err=True)
+        sys.exit(2)
+    run(app, loglevel=loglevel)
 
 
 @click.command()
@@ -37,7 +44,12 @@ def sink(ctx: object, loglevel: str) -> None:
     """
     from tokenyard.streams.assembly import build_sink_app, run
 
-    run(build_sink_app(ctx.settings), loglevel=loglevel)  # type: ignore[attr-defined]
+    try:
+        app = build_sink_app(ctx.settings)  # type: ignore[attr-defined]
+    except (ConfigError, SinkUnavailable) as exc:
+        click.echo(f"tokenyard sink: {exc.code}: {exc.message}", err=True)
+        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    run(app, loglevel=loglevel)
 
 
 @click.command()
