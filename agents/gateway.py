@@ -89,6 +89,11 @@ class Gateway:
         except RequestError as err:
             await self._reject(raw, key, err, partition, offset)
             return
+        except Exception as exc:  # a decoder bug on hostile input must not stall the partition
+            log.exception("decoding an event failed unexpectedly")
+            await self._reject(raw, key, TokenyardError(f"event could not be decoded: {type(exc).__name__}"),
+                               partition, offset)
+            return
         late = expired(request, self._now_ms())
         if late is not None:
             # read after its deadline: answered, never sent anywhere

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,11 @@ from tokenyard.errors import TokenyardError
 from tokenyard.schemas.codec import Salvage, dumps
 from tokenyard.schemas.records import Chunk, DeadLetter, ErrorInfo, Reply, UsageEvent
 from tokenyard.streams.topics import TopicNames
+
+# A dead letter carries the event base64-encoded (+33%): past this many bytes only
+# the head is kept (with the size and a hash), so the letter stays well under the
+# broker's 1 MB record limit and an oversize event can never crash the agent.
+MAX_DEAD_LETTER_VALUE = 512 * 1024
 
 # (topic, key, value) -> awaitable that completes when the broker has the record
 SendAndWait = Callable[[str, bytes | None, bytes], Awaitable[Any]]
@@ -59,19 +65,24 @@ class Publisher:
         partition: int | None = None,
         offset: int | None = None,
     ) -> None:
+        truncated = len(raw) > MAX_DEAD_LETTER_VALUE
+        kept_key = key if key is None or len(key) <= 1024 else key[:1024]
         letter = DeadLetter(
             ts_ms=now_ms,
             source_topic=source_topic,
             partition=partition,
             offset=offset,
-            key_b64=None if key is None else base64.b64encode(key).decode(),
-            value_b64=base64.b64encode(raw).decode(),
+            key_b64=None if kept_key is None else base64.b64encode(kept_key).decode(),
+            value_b64=base64.b64encode(raw[:MAX_DEAD_LETTER_VALUE]).decode(),
+            value_size=len(raw),
+            value_sha256=hashlib.sha256(raw).hexdigest(),
+            value_truncated=truncated,
             request_id=salvage.request_id,
             tenant=salvage.tenant,
             reply_to=salvage.reply_to,
             error=ErrorInfo.model_validate(error.to_wire()),
         )
-        await self.send(self.topics.dead_letters, key, dumps(letter))
+        await self.send(self.topics.dead_letters, kept_key, dumps(letter))
 
     async def record(self, topic: str, key: bytes | None, record: BaseModel) -> None:
         await self.send(topic, key, dumps(record))

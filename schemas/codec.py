@@ -21,6 +21,14 @@ from tokenyard.schemas.records import Request, TopicName
 R = TypeVar("R", bound=BaseModel)
 
 _MAX_ERRORS_REPORTED = 5
+# Error text quotes field names from the event; an attacker's 100 kB key must not
+# become a 100 kB reply and dead letter.
+_MAX_LOC_PART = 64
+_MAX_PROBLEM = 240
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def dumps(record: BaseModel) -> bytes:
@@ -39,25 +47,44 @@ def loads_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def validate(model: type[R], value: dict[str, Any]) -> R:
-    """Build ``model`` from a parsed object or raise :class:`InvalidRequest`."""
+def validate(model: type[R], value: dict[str, Any], raw: bytes | None = None) -> R:
+    """Build ``model`` from a parsed object (or, strictly typed, its JSON ``raw``)
+    or raise :class:`InvalidRequest`."""
     try:
+        if raw is not None:
+            return model.model_validate_json(raw, strict=True)
         return model.model_validate(value)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}"
-            for e in exc.errors(include_url=False)[:_MAX_ERRORS_REPORTED]
-        ]
-        more = exc.error_count() - len(problems)
-        suffix = f" (and {more} more)" if more > 0 else ""
-        raise InvalidRequest(
-            "request does not match the schema: " + "; ".join(problems) + suffix,
-            fields=sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}),
-        ) from exc
+        raise _schema_error(exc) from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        # pydantic's JSON parser stops at a nesting depth orjson still accepts
+        raise InvalidRequest(f"request cannot be validated: {_short(str(exc), _MAX_PROBLEM)}") from exc
+
+
+def _schema_error(exc: ValidationError) -> InvalidRequest:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    problems = [_short(f"{_location(e['loc'])}: {e['msg']}", _MAX_PROBLEM) for e in errors[:_MAX_ERRORS_REPORTED]]
+    more = exc.error_count() - len(problems)
+    suffix = f" (and {more} more)" if more > 0 else ""
+    return InvalidRequest(
+        "request does not match the schema: " + "; ".join(problems) + suffix,
+        fields=sorted({_short(str(e["loc"][0]), _MAX_LOC_PART) for e in errors if e["loc"]})[:_MAX_ERRORS_REPORTED],
+    )
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(_short(str(p), _MAX_LOC_PART) for p in loc) or "(event)"
 
 
 def decode(model: type[R], raw: bytes) -> R:
-    return validate(model, loads_object(raw))
+    """Decode an event: malformed bytes, then the schema, each with its own error.
+
+    Models declared strict (the request: untrusted input) are validated from the
+    JSON itself, so ``true`` is not an integer and ``"yes"`` is not a boolean.
+    """
+    value = loads_object(raw)
+    strict = bool(getattr(model, "wire_strict", False))
+    return validate(model, value, raw if strict else None)
 
 
 def decode_request(raw: bytes) -> Request:

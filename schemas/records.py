@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -29,6 +29,13 @@ TopicName = Annotated[
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class _Inbound(_Record):
+    """What callers send. Decoded from JSON strictly (no ``"12"`` for 12, no ``"yes"``
+    for true; see ``codec.decode``); built from Python values as usual."""
+
+    wire_strict: ClassVar[bool] = True
 
 
 class Role(str, Enum):
@@ -50,14 +57,14 @@ class CacheMode(str, Enum):
     refresh = "refresh"
 
 
-class Message(_Record):
+class Message(_Inbound):
     role: Role
     content: str = Field(max_length=1_000_000)
     name: str | None = Field(default=None, max_length=64)
     tool_call_id: str | None = Field(default=None, max_length=128)
 
 
-class Params(_Record):
+class Params(_Inbound):
     """Generation parameters; ranges are the widest any supported provider takes."""
 
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
@@ -72,7 +79,7 @@ class Params(_Record):
     response_format: Literal["text", "json_object"] | None = None
 
 
-class Auth(_Record):
+class Auth(_Inbound):
     """Tenant signature (HMAC over the canonical request; see issue 8)."""
 
     key_id: Identifier
@@ -80,7 +87,7 @@ class Auth(_Record):
     signature: str = Field(min_length=1, max_length=256)
 
 
-class Request(_Record):
+class Request(_Inbound):
     schema_version: Literal[1] = SCHEMA_VERSION
     request_id: Identifier
     tenant: Identifier
@@ -109,8 +116,36 @@ class Request(_Record):
             raise ValueError("messages need at least one non-system message")
         return messages
 
+    @field_validator("tools")
+    @classmethod
+    def _tools_not_too_deep(cls, tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if tools is not None and _depth(tools) > MAX_TOOL_DEPTH:
+            raise ValueError(f"tools are nested deeper than {MAX_TOOL_DEPTH} levels")
+        return tools
+
     def prompt_chars(self) -> int:
         return sum(len(m.content) for m in self.messages)
+
+
+MAX_TOOL_DEPTH = 32  # JSON-schema tool definitions in the wild stay under ~10
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of lists and objects, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_TOOL_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 class Usage(_Record):
@@ -205,7 +240,12 @@ class DeadLetter(_Record):
     partition: int | None = None
     offset: int | None = None
     key_b64: str | None = None
-    value_b64: str = Field(description="The original event bytes, base64.")
+    value_b64: str = Field(description="The original event bytes, base64 (the head only if truncated).")
+    value_size: int | None = Field(default=None, ge=0, description="Bytes of the original event.")
+    value_sha256: str | None = Field(default=None, description="Hex SHA-256 of the original event.")
+    value_truncated: bool = Field(
+        default=False, description="True when the event was too large to carry whole."
+    )
     request_id: str | None = None
     tenant: str | None = None
     reply_to: str | None = None
