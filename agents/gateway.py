@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+
+import orjson
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -34,6 +36,7 @@ from tokenyard.cache import Hit
 from tokenyard.agents.publish import Publisher
 from tokenyard.errors import DeadlineExceeded, RequestError, TokenyardError
 from tokenyard.schemas.codec import dumps, salvage
+from tokenyard.security.authenticator import Authenticator
 from tokenyard.schemas.records import Chunk, Reply, Request
 from tokenyard.streams.partition_state import PartitionState
 
@@ -57,6 +60,7 @@ class Gateway:
         completed: PartitionState[CompletedRequests] | None = None,
         cache: CacheStage | None = None,
         admission: AdmissionStage | None = None,
+        authenticator: Authenticator | None = None,
         defer: Callable[[Request, int, float], Awaitable[None]] | None = None,
         inline_defer_s: float = 1.0,
         clock: Callable[[], float] = time.time,
@@ -68,6 +72,7 @@ class Gateway:
         self.completed = completed
         self.cache = cache
         self.admission = admission
+        self.authenticator = authenticator
         self.defer = defer
         self.inline_defer_s = inline_defer_s
         self.clock = clock
@@ -86,6 +91,11 @@ class Gateway:
         started = self.clock()
         try:
             request = accept(raw, self.rules)
+            if self.authenticator is not None:
+                # before any lookup or cost; the tenant is the one the signature proved
+                self.authenticator.check(
+                    request, orjson.loads(raw), self._now_ms(), message_key=key, partition=partition, offset=offset
+                )
         except RequestError as err:
             await self._reject(raw, key, err, partition, offset)
             return

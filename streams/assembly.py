@@ -26,6 +26,7 @@ from tokenyard.agents.deferred import deferrer
 from tokenyard.agents.gateway import Gateway, register
 from tokenyard.agents.lookup import CacheStage, EmbeddingBatcher, ShardView
 from tokenyard.cache import MiniLMEmbedder
+from tokenyard.security.authenticator import Authenticator
 from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_sender
 from tokenyard.providers.router import Router
@@ -80,6 +81,11 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         admission=AdmissionStage(config=settings.admission, states=admission_states),
         defer=deferrer(send_to_partition, topics.names.deferred),
         inline_defer_s=settings.worker.inline_defer_s,
+        authenticator=(
+            Authenticator.from_config(settings.auth, environ)
+            if settings.auth.required or settings.auth.tenants
+            else None
+        ),
     )
     register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
     deferred.register(app, gateway, topics.deferred, concurrency=settings.worker.concurrency)

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from tokenyard.errors import ReplyTimeout, RemoteError
 from tokenyard.schemas.codec import dumps
 from tokenyard.schemas.records import Chunk, Message, Params, Reply, Request
+from tokenyard.security.signing import Signer
 from tokenyard.streams.broker import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class TokenyardClient:
         reply_partitions: int = 4,
         fetch_max_wait_ms: int = 10,
         linger_ms: int = 2,
+        signer: Signer | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.requests_topic = requests_topic
@@ -51,6 +53,7 @@ class TokenyardClient:
         self._reply_partitions = reply_partitions
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._linger_ms = linger_ms
+        self._signer = signer
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -222,7 +225,10 @@ class TokenyardClient:
             self._streams.pop(request.request_id, None)
 
     async def publish(self, request: Request) -> None:
+        """Publish one request (signed afresh on every send when the client has a signer)."""
         assert self._producer is not None, "client not started"
+        if self._signer is not None:
+            request = self._signer.sign(request)
         await self._producer.send_and_wait(
             self.requests_topic, dumps(request), key=request.tenant.encode()
         )

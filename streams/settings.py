@@ -21,6 +21,7 @@ from tokenyard.errors import ConfigError
 from tokenyard.admission.config import AdmissionConfig
 from tokenyard.cache.config import CacheConfig
 from tokenyard.pricing.table import Price
+from tokenyard.security.config import AuthConfig
 from tokenyard.providers.config import ProviderConfig
 from tokenyard.streams.frontdoor.settings import FrontDoorSettings
 from tokenyard.providers.routing_config import BreakerConfig, RetryConfig, RouteConfig, split_target
@@ -101,6 +102,7 @@ class Settings(_Section):
     frontdoor: FrontDoorSettings = FrontDoorSettings()
     cache: CacheConfig = CacheConfig()
     admission: AdmissionConfig = AdmissionConfig()
+    auth: AuthConfig = AuthConfig()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     retry: RetryConfig = RetryConfig()
