@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,3 +172,43 @@ def start_pipeline(
     )
     stack.start(progress=lambda msg: None)
     return Pipeline(settings, config, stack, fake)
+
+
+async def wait_until_serving(
+    pipeline: Pipeline, client: TokenyardClient | None = None, timeout: float = 90.0, tenant: str = "probe"
+) -> None:
+    """Until a first request is answered; fails at once if a child process exits."""
+    async with (client or pipeline.client()) as probe_client:
+        probe = asyncio.ensure_future(probe_client.complete(
+            [{"role": "user", "content": "ready?"}], tenant=tenant, timeout=timeout
+        ))
+        while not probe.done():
+            dead = pipeline.stack.dead_children()
+            if dead:
+                probe.cancel()
+                raise RuntimeError(f"{[c.name for c in dead]} exited during start-up")
+            await asyncio.sleep(0.2)
+        assert probe.result().status == "ok"
+
+
+@contextlib.contextmanager
+def serving_pipeline(
+    tmp: Path, bootstrap: str, fake: FakeProviderServer, *, ready_client: Callable[[Pipeline], TokenyardClient]
+    | None = None, probe_tenant: str = "probe", **kwargs: Any,
+) -> Iterator[Pipeline]:
+    """A started pipeline that has answered once; its logs are printed if start-up fails."""
+    from tests.conftest import dump_logs
+
+    pipeline = start_pipeline(tmp, bootstrap, fake, **kwargs)
+    try:
+        asyncio.run(wait_until_serving(
+            pipeline, ready_client(pipeline) if ready_client else None, tenant=probe_tenant
+        ))
+    except BaseException:
+        print(dump_logs(tmp / "logs"))
+        pipeline.stack.stop()
+        raise
+    try:
+        yield pipeline
+    finally:
+        pipeline.stack.stop()

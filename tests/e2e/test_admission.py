@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from tests.conftest import dump_logs
-from tests.e2e.pipeline import Pipeline, start_pipeline
+from tests.e2e.pipeline import Pipeline, serving_pipeline
 
 pytestmark = pytest.mark.broker
 
@@ -36,24 +36,13 @@ def user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-async def _wait_ready(pipeline: Pipeline) -> None:
-    async with pipeline.client() as client:
-        await client.complete(user("ready?"), tenant="probe", timeout=90)
-
-
 @pytest.fixture(scope="module")
 def two_workers(broker, fake_provider, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("admission")
     # the [worker] table above merges into the generated one
-    pipeline = start_pipeline(tmp, broker.bootstrap, fake_provider, workers=2, extra=LIMITS)
-    try:
-        asyncio.run(_wait_ready(pipeline))
-    except BaseException:
-        print(dump_logs(tmp / "logs"))
-        pipeline.stack.stop()
-        raise
-    yield pipeline
-    pipeline.stack.stop()
+    with serving_pipeline(
+        tmp_path_factory.mktemp("admission"), broker.bootstrap, fake_provider, workers=2, extra=LIMITS
+    ) as running:
+        yield running
 
 
 async def test_limit_holds_across_two_workers_and_a_kill(two_workers: Pipeline) -> None:

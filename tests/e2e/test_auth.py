@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import dump_logs
-from tests.e2e.pipeline import Pipeline, start_pipeline
+from tests.e2e.pipeline import Pipeline, serving_pipeline
 from tokenyard.errors import RemoteError
 from tokenyard.schemas.codec import dumps
 from tokenyard.security.signing import Signer
@@ -28,22 +27,12 @@ tenants.globex = [{ key_id = "globex-1", secret_env = "TY_GLOBEX_KEY" }]
 
 @pytest.fixture(scope="module")
 def signed_pipeline(broker, fake_provider, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("auth")
     os.environ.update(SECRETS)  # the worker processes inherit them
-    pipeline = start_pipeline(tmp, broker.bootstrap, fake_provider, extra=AUTH)
-    try:
-        asyncio.run(_ready(pipeline))
-    except BaseException:
-        print(dump_logs(tmp / "logs"))
-        pipeline.stack.stop()
-        raise
-    yield pipeline
-    pipeline.stack.stop()
-
-
-async def _ready(pipeline: Pipeline) -> None:
-    async with client_for(pipeline, Signer("acme-2026", SECRETS["TY_ACME_KEY_NEW"])) as client:
-        await client.complete(user("ready?"), tenant="acme", timeout=90)
+    with serving_pipeline(
+        tmp_path_factory.mktemp("auth"), broker.bootstrap, fake_provider, extra=AUTH,
+        ready_client=lambda p: client_for(p, Signer("acme-2026", SECRETS["TY_ACME_KEY_NEW"])), probe_tenant="acme",
+    ) as running:
+        yield running
 
 
 def client_for(pipeline: Pipeline, signer: Signer | None) -> TokenyardClient:

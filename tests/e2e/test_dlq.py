@@ -12,8 +12,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.conftest import dump_logs
-from tests.e2e.pipeline import Pipeline, start_pipeline
+from tests.e2e.pipeline import Pipeline, serving_pipeline
 from tokenyard.streams.cli import cli
 from tokenyard.streams.cli.dlq import dlq
 
@@ -43,24 +42,10 @@ def _wait_for_letters(pipeline: Pipeline, count: int, timeout: float = 30.0) -> 
         time.sleep(0.3)
 
 
-async def _ready(pipeline: Pipeline) -> None:
-    async with pipeline.client() as client:
-        reply = await client.complete([{"role": "user", "content": "ready?"}], tenant="probe", timeout=60)
-    assert reply.status == "ok"
-
-
 @pytest.fixture(scope="module")
 def pipeline(broker, fake_provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    tmp = tmp_path_factory.mktemp("dlq")
-    running = start_pipeline(tmp, broker.bootstrap, fake_provider)
-    try:
-        asyncio.run(_ready(running))
-    except BaseException:
-        print(dump_logs(tmp / "logs"))
-        running.stack.stop()
-        raise
-    yield running
-    running.stack.stop()
+    with serving_pipeline(tmp_path_factory.mktemp("dlq"), broker.bootstrap, fake_provider) as running:
+        yield running
 
 
 def _request(pipeline: Pipeline, request_id: str, **changes: object) -> bytes:

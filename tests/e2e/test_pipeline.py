@@ -16,38 +16,15 @@ import orjson
 import pytest
 
 from tokenyard.errors import RemoteError, ReplyTimeout
-from tests.conftest import dump_logs
-from tests.e2e.pipeline import Pipeline, start_pipeline
+from tests.e2e.pipeline import Pipeline, serving_pipeline
 
 pytestmark = pytest.mark.broker
 
 
-async def _ready(pipeline: Pipeline) -> None:
-    async with pipeline.client() as client:
-        probe = asyncio.ensure_future(
-            client.complete([{"role": "user", "content": "ready?"}], tenant="probe", timeout=60)
-        )
-        while not probe.done():
-            dead = pipeline.stack.dead_children()
-            if dead:
-                probe.cancel()
-                raise RuntimeError(f"{[c.name for c in dead]} exited during start-up")
-            await asyncio.sleep(0.2)
-        assert probe.result().status == "ok"
-
-
 @pytest.fixture(scope="module")
 def pipeline(broker, fake_provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    tmp = tmp_path_factory.mktemp("pipeline")
-    running = start_pipeline(tmp, broker.bootstrap, fake_provider)
-    try:
-        asyncio.run(_ready(running))
-    except BaseException:
-        print(dump_logs(tmp / "logs"))
-        running.stack.stop()
-        raise
-    yield running
-    running.stack.stop()
+    with serving_pipeline(tmp_path_factory.mktemp("pipeline"), broker.bootstrap, fake_provider) as running:
+        yield running
 
 
 def user(text: str) -> list[dict[str, str]]:
