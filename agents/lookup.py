@@ -42,17 +42,32 @@ class ShardView:
 
 
 class EmbeddingBatcher:
-    """Collects texts from concurrent lookups and embeds them in batches off the loop."""
+    """Collects texts from concurrent lookups and embeds them in batches off the loop.
 
-    def __init__(self, embedder: Embedder, run_blocking: RunBlocking, max_batch: int = MAX_BATCH) -> None:
+    The model costs milliseconds of CPU per text, far more than the rest of a
+    request: when more than ``max_pending`` texts wait, :meth:`embed` declines
+    (returns None) and the caller goes on without the semantic path, so an
+    overloaded worker degrades to exact-match caching instead of queueing
+    every request behind the model.
+    """
+
+    def __init__(
+        self, embedder: Embedder, run_blocking: RunBlocking, max_batch: int = MAX_BATCH, max_pending: int = 64
+    ) -> None:
         self.embedder = embedder
         self.run_blocking = run_blocking
         self.max_batch = max_batch
+        self.max_pending = max_pending
         self._queue: list[tuple[str, asyncio.Future[np.ndarray]]] = []
+        self._in_flight = 0
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0
+        self.declined = 0
 
-    async def embed(self, text: str) -> np.ndarray:
+    async def embed(self, text: str) -> np.ndarray | None:
+        if len(self._queue) + self._in_flight >= self.max_pending:
+            self.declined += 1
+            return None
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
         self._queue.append((text, future))
         if self._worker is None or self._worker.done():
@@ -63,6 +78,7 @@ class EmbeddingBatcher:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             texts = [text for text, _ in batch]
+            self._in_flight = len(batch)
             try:
                 vectors = await self.run_blocking(lambda: self.embedder.embed(texts))
             except Exception as exc:  # hand the failure to every waiting lookup
@@ -70,6 +86,8 @@ class EmbeddingBatcher:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            finally:
+                self._in_flight = 0
             self.batches += 1
             for (_, future), vector in zip(batch, vectors, strict=True):
                 if not future.done():
@@ -107,6 +125,8 @@ class CacheStage:
         if not shard.could_match_semantically(request):
             return Lookup(Miss("empty_scope"))
         embedding = await self.embeddings.embed(question_text(request, self.config))
+        if embedding is None:  # the model is saturated: exact-only for this request
+            return Lookup(Miss("embedding_declined"))
         return Lookup(shard.lookup(request, embedding, self.clock()), embedding)
 
     async def store(
@@ -114,6 +134,7 @@ class CacheStage:
     ) -> None:
         embedding = found.embedding
         if embedding is None and self.embeddings is not None and self.config.for_route(request.model).semantic:
+            # None when the model is saturated: the entry still serves exact hits
             embedding = await self.embeddings.embed(question_text(request, self.config))
         entry = new_entry(
             request, self.config, content=completion.content, finish_reason=completion.finish_reason,
