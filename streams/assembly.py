@@ -29,8 +29,9 @@ from tokenyard.cache import MiniLMEmbedder
 from tokenyard.security.authenticator import Authenticator
 from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_sender
+from tokenyard.agents.quota import LedgerBook, QuotaClient, QuotaOwner, first_target_account, register_owner
 from tokenyard.providers.router import Router
-from tokenyard.streams import query_views
+from tokenyard.streams import observability, query_views
 from tokenyard.streams.app import TokenyardApp, create_app
 from tokenyard.streams.partition_state import PartitionState
 from tokenyard.streams.settings import Settings
@@ -68,6 +69,30 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
     )
 
+    # Provider-account limits: quota leases (agents/quota.py); nothing runs without accounts.
+    quota_client, quota_states = None, None
+    if settings.admission.accounts:
+        quota_client = QuotaClient(
+            bootstrap=settings.kafka.bootstrap,
+            quota_topic=topics.names.quota,
+            grants_topic=topics.names.quota_grants,
+            send=faust_sender(app),
+            aimd=settings.admission.aimd,
+            fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        )
+        quota_states = PartitionState(
+            bootstrap=settings.kafka.bootstrap,
+            topic=topics.names.quota_state,
+            partitions=settings.kafka.request_partitions,
+            new_view=lambda partition: LedgerBook(settings.admission),
+            fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        )
+        owner = QuotaOwner(
+            config=settings.admission, states=quota_states, send=faust_sender(app),
+            grants_topic=topics.names.quota_grants,
+        )
+        register_owner(app, owner, topics.quota)
+
     async def send_to_partition(topic: str, key: bytes, value: bytes, partition: int, headers: Any) -> Any:
         return await app.producer.send_and_wait(topic, key, value, partition, None, headers)
 
@@ -78,7 +103,10 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         default_deadline_s=settings.worker.default_deadline_s,
         completed=completed,
         cache=cache,
-        admission=AdmissionStage(config=settings.admission, states=admission_states),
+        admission=AdmissionStage(
+            config=settings.admission, states=admission_states,
+            quota=quota_client, account_of=first_target_account(router.chain_for),
+        ),
         defer=deferrer(send_to_partition, topics.names.deferred),
         inline_defer_s=settings.worker.inline_defer_s,
         authenticator=(
@@ -88,6 +116,10 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         ),
     )
     register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
+    observability.attach(
+        app, settings, role="worker", router=router,
+        states=[s for s in (completed, admission_states, cache_shards) if s is not None],
+    )
     deferred.register(app, gateway, topics.deferred, concurrency=settings.worker.concurrency)
 
     @app.on_partitions_revoked.connect
@@ -95,6 +127,8 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         mine = {tp.partition for tp in revoked if tp.topic == topics.names.requests}
         completed.revoke(mine)
         admission_states.revoke(mine)
+        if quota_states is not None:
+            quota_states.revoke({tp.partition for tp in revoked if tp.topic == topics.names.quota})
         if cache_shards is not None:
             cache_shards.revoke(mine)
 
@@ -102,6 +136,9 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     async def _close(app: Any, **kwargs: Any) -> None:
         await completed.stop()
         await admission_states.stop()
+        if quota_client is not None and quota_states is not None:
+            await quota_client.stop()
+            await quota_states.stop()
         if cache_shards is not None:
             await cache_shards.stop()
         await http.aclose()
@@ -159,6 +196,7 @@ def build_sink_app(settings: Settings) -> TokenyardApp:
         batch_size=settings.sink.batch_size, flush_interval_s=settings.sink.flush_interval_s,
     )
     query_views.register(app, client, run_blocking)
+    observability.attach(app, settings, role="sink")
 
     @app.on_before_shutdown.connect
     async def _close_clickhouse(app: Any, **kwargs: Any) -> None:
