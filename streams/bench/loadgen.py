@@ -71,11 +71,14 @@ async def run_open_loop(
     clock: Clock = time.perf_counter,
     sleep: Sleep = asyncio.sleep,
     progress: Progress | None = None,
+    drain_timeout_s: float | None = None,
 ) -> LoadResult:
     """Call ``call(i)`` at ``start + offsets[i]`` for every i; wait for all to end.
 
     A call that raises counts as an error (by exception type) or a timeout; it
-    never stops the run.
+    never stops the run. Calls still running ``drain_timeout_s`` after the last
+    was started are cancelled and counted as timeouts, so a client that wedges
+    (httpx's pool under overload) cannot hang the benchmark.
     """
     result = LoadResult(offered_rps=offered_rps, duration_s=duration_s)
     total = len(offsets)
@@ -109,7 +112,12 @@ async def run_open_loop(
         result.sent += 1
         if progress is not None and index % 64 == 0:
             progress(result.sent, finished, total)
-    await asyncio.gather(*tasks)
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=drain_timeout_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        result.timeouts += len(pending)
     result.elapsed_s = clock() - start
     if progress is not None:
         progress(result.sent, finished, total)

@@ -30,6 +30,8 @@ class PhaseSpec:
     # Call indices (hence prompts) of the measured window start here; warm-up
     # uses a disjoint range, so no prompt repeats and nothing hits the cache.
     first_index: int = 0
+    # How long calls may run on after the last one started before they are cut off.
+    drain_timeout_s: float | None = None
 
     @property
     def warmup_first_index(self) -> int:
@@ -60,7 +62,7 @@ async def run_phase(
     if spec.warmup_s > 0:
         await run_open_loop(
             shifted(spec.warmup_first_index), arrival_offsets(spec.rate, spec.warmup_s, arrivals=spec.arrivals, seed=spec.seed + 1),
-            offered_rps=spec.rate, duration_s=spec.warmup_s,
+            offered_rps=spec.rate, duration_s=spec.warmup_s, drain_timeout_s=spec.drain_timeout_s,
             progress=on_progress("warm-up") if on_progress else None,
         )
     if on_measure_start is not None:
@@ -69,7 +71,7 @@ async def run_phase(
     meter.mark()
     load = await run_open_loop(
         shifted(spec.first_index), arrival_offsets(spec.rate, spec.duration_s, arrivals=spec.arrivals, seed=spec.seed),
-        offered_rps=spec.rate, duration_s=spec.duration_s,
+        offered_rps=spec.rate, duration_s=spec.duration_s, drain_timeout_s=spec.drain_timeout_s,
         progress=on_progress("measure") if on_progress else None,
     )
     return Phase(load=load, usage=meter.window())

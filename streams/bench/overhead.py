@@ -33,28 +33,35 @@ class LoadOptions(BaseModel):
     seed: int = 0
     profile_dir: Path | None = None
     # The client of direct baseline calls: httpx (as the gateway uses) or aiohttp.
-    direct_client: Literal["httpx", "aiohttp"] = "httpx"
+    # aiohttp by default: httpx's pool wedged the load generator at 500 req/s here
+    # (CPU-bound in connection_pool._assign_requests_to_connections).
+    direct_client: Literal["httpx", "aiohttp"] = "aiohttp"
 
 
 def spec(options: LoadOptions, rate: float) -> PhaseSpec:
     return PhaseSpec(rate=rate, duration_s=options.duration_s, warmup_s=options.warmup_s,
-                     arrivals=options.arrivals, seed=options.seed, first_index=first_index_for(rate))
+                     arrivals=options.arrivals, seed=options.seed, first_index=first_index_for(rate),
+                     drain_timeout_s=options.timeout_s + 5.0)
 
 
-async def direct_phase(rig: Rig, options: LoadOptions, rate: float, display: BenchDisplay) -> Phase:
-    base_url = f"{rig.fake_url}/v1"
-    label = f"direct   {rate:>6.0f}/s ({options.direct_client})"
+async def openai_phase(options: LoadOptions, rate: float, base_url: str, pids: dict[str, int], label: str,
+                       display: BenchDisplay, api_key: str = "bench") -> Phase:
+    """Offered load straight to an OpenAI-compatible endpoint (the fake, or a peer gateway)."""
+    label = f"{label:<9}{rate:>6.0f}/s ({options.direct_client})"
+    progress = lambda stage: display.phase(f"{label} {stage}")  # noqa: E731
     if options.direct_client == "aiohttp":
         import aiohttp
 
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
-            call: Any = AiohttpOpenAI(session, base_url, FAKE_MODEL, timeout_s=options.timeout_s)
-            return await run_phase(call, spec(options, rate), {"fake": rig.pids()["fake"]},
-                                   on_progress=lambda stage: display.phase(f"{label} {stage}"))
+            call: Any = AiohttpOpenAI(session, base_url, FAKE_MODEL, timeout_s=options.timeout_s, api_key=api_key)
+            return await run_phase(call, spec(options, rate), pids, on_progress=progress)
     async with direct_http_client() as http:
-        call = openai_call(http, base_url, FAKE_MODEL, timeout_s=options.timeout_s)
-        return await run_phase(call, spec(options, rate), {"fake": rig.pids()["fake"]},
-                               on_progress=lambda stage: display.phase(f"{label} {stage}"))
+        call = openai_call(http, base_url, FAKE_MODEL, timeout_s=options.timeout_s, api_key=api_key)
+        return await run_phase(call, spec(options, rate), pids, on_progress=progress)
+
+
+async def direct_phase(rig: Rig, options: LoadOptions, rate: float, display: BenchDisplay) -> Phase:
+    return await openai_phase(options, rate, f"{rig.fake_url}/v1", {"fake": rig.pids()["fake"]}, "direct", display)
 
 
 async def pipeline_phase(rig: Rig, client: Any, options: LoadOptions, rate: float, display: BenchDisplay,

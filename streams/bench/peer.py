@@ -15,12 +15,11 @@ from typing import Any
 from tokenyard.streams.bench.cpu import OTHERS, Usage
 from tokenyard.streams.bench.display import BenchDisplay
 from tokenyard.streams.bench.litellm_proxy import LiteLLMProxy, ensure_venv, start_proxy
-from tokenyard.streams.bench.measure import LOADGEN, Phase, run_phase
-from tokenyard.streams.bench.overhead import LoadOptions, rig_for, direct_phase, pipeline_phase, spec, topic_sizes
+from tokenyard.streams.bench.measure import LOADGEN, Phase
+from tokenyard.streams.bench.overhead import LoadOptions, direct_phase, openai_phase, pipeline_phase, rig_for, topic_sizes
 from tokenyard.streams.bench.results import document, fmt, load_fields, others_cores, overhead_row
-from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, wait_until_serving
+from tokenyard.streams.bench.rig import Rig, wait_until_serving
 from tokenyard.streams.bench.stats import difference
-from tokenyard.streams.bench.targets import direct_http_client, openai_call
 
 
 def gateway_cpu_per_1k(usage: Mapping[str, Usage], requests: int, *, exclude: tuple[str, ...]) -> float | None:
@@ -71,12 +70,8 @@ def peer_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
 
 async def litellm_phase(proxy: LiteLLMProxy, rig: Rig, options: LoadOptions, rate: float,
                         display: BenchDisplay) -> Phase:
-    async with direct_http_client() as http:
-        call = openai_call(http, proxy.base_url, FAKE_MODEL, timeout_s=options.timeout_s, api_key=proxy.api_key)
-        return await run_phase(
-            call, spec(options, rate), {"fake": rig.pids()["fake"], **proxy.pids()},
-            on_progress=lambda stage: display.phase(f"litellm  {rate:>6.0f}/s {stage}"),
-        )
+    return await openai_phase(options, rate, proxy.base_url, {"fake": rig.pids()["fake"], **proxy.pids()},
+                              "litellm", display, api_key=proxy.api_key)
 
 
 async def run_peer(options: LoadOptions, work_dir: Path, display: BenchDisplay, *, venv: Path,

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        run(app, loglevel="warning")
+        run(app, loglevel="info")  # as `tokenyard worker` runs it
     finally:
         profiler.disable()
         args.out.parent.mkdir(parents=True, exist_ok=True)

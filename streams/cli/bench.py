@@ -64,8 +64,9 @@ def load_options(default_rates: str, duration: float = 10.0, warmup: float = 3.0
                          help="Open-loop arrival process."),
             click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
                          help="Seconds a call may take before it counts as a timeout."),
-            click.option("--direct-client", type=click.Choice(["httpx", "aiohttp"]), default="httpx",
-                         show_default=True, help="HTTP client of the direct baseline calls."),
+            click.option("--direct-client", type=click.Choice(["httpx", "aiohttp"]), default="aiohttp",
+                         show_default=True,
+                         help="HTTP client of the direct baseline (httpx's pool wedges under overload here)."),
             click.option("--profile", "profile_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                          help="Run workers under cProfile; stats land in this folder when they stop."),
         ]):

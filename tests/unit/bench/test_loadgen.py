@@ -99,3 +99,13 @@ async def test_progress_reports_final_counts():
     assert seen[-1] == (2, 2, 2)
     # achieved rate never exceeds what the duration allows
     assert clock.slept == [pytest.approx(0.5)]
+
+
+async def test_calls_that_never_end_are_cut_off_as_timeouts():
+    async def call(index: int) -> None:
+        if index == 1:
+            await asyncio.Event().wait()  # wedged forever
+
+    result = await run_open_loop(call, [0.0, 0.0, 0.0], offered_rps=3, duration_s=1.0, drain_timeout_s=0.01)
+    assert result.ok == 2
+    assert result.timeouts == 1
