@@ -30,6 +30,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("report", "report"),
     ("cache", "cache"),
     ("dlq", "dlq"),
+    ("status", "status"),
 ]
 
 
