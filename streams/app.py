@@ -46,7 +46,7 @@ def create_app(
         topic_partitions=kafka.request_partitions,
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
-        web_host="127.0.0.1",
+        web_host=settings.sink.web_host,
         datadir=str(datadir),
         store="memory://",
         autodiscover=False,

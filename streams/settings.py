@@ -22,6 +22,7 @@ from tokenyard.admission.config import AdmissionConfig
 from tokenyard.cache.config import CacheConfig
 from tokenyard.pricing.table import Price
 from tokenyard.security.config import AuthConfig
+from tokenyard.streams.observability import MetricsEndpointSettings
 from tokenyard.providers.config import ProviderConfig
 from tokenyard.streams.frontdoor.settings import FrontDoorSettings
 from tokenyard.providers.routing_config import BreakerConfig, RetryConfig, RouteConfig, split_target
@@ -80,6 +81,9 @@ class SinkSettings(_Section):
     retry_backoff_max_s: float = Field(default=30.0, gt=0)
     # The sink owns the chDB directory; `tokenyard report` reads through this port.
     web_port: int = Field(default=6067, ge=1, le=65535)
+    # Loopback by default: the query port has no authentication. In a container
+    # set 0.0.0.0 so `report`/`status` can reach it over the private network.
+    web_host: str = "127.0.0.1"
 
 
 class LocalModelSettings(_Section):
@@ -103,6 +107,7 @@ class Settings(_Section):
     cache: CacheConfig = CacheConfig()
     admission: AdmissionConfig = AdmissionConfig()
     auth: AuthConfig = AuthConfig()
+    metrics: MetricsEndpointSettings = MetricsEndpointSettings()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     retry: RetryConfig = RetryConfig()

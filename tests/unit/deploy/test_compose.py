@@ -25,12 +25,6 @@ from tokenyard.streams.cli import _register, cli
 from tokenyard.streams.observability import endpoint_settings
 from tokenyard.streams.settings import Settings, load_settings
 
-SETTINGS_HAS_METRICS = "metrics" in Settings.model_fields
-WAITING_FOR_METRICS = pytest.mark.xfail(
-    not SETTINGS_HAS_METRICS, strict=True,
-    reason="Settings has no `metrics` field yet: add "
-           "`metrics: MetricsEndpointSettings = MetricsEndpointSettings()` (streams/observability.py)",
-)
 LONG_RUNNING = ("worker", "usage-sink", "frontdoor")
 
 
@@ -50,16 +44,13 @@ def tokenyard_cli() -> Any:
     return cli
 
 
-def service_env(service: dict[str, Any], *, without_pending: bool = False) -> dict[str, str]:
-    env = {k: resolve_interpolation(str(v)) for k, v in service.get("environment", {}).items()}
-    if without_pending and not SETTINGS_HAS_METRICS:
-        env = {k: v for k, v in env.items() if env_setting_path(k)[:1] != ["metrics"]}
-    return env
+def service_env(service: dict[str, Any]) -> dict[str, str]:
+    return {k: resolve_interpolation(str(v)) for k, v in service.get("environment", {}).items()}
 
 
 def service_settings(service: dict[str, Any]) -> Settings:
     """The settings the container would load: the mounted config plus its environment."""
-    env = service_env(service, without_pending=True)
+    env = service_env(service)
     source_of = {}  # container path -> repository file
     for volume in service.get("volumes", []):
         if volume.startswith("./"):
@@ -89,15 +80,13 @@ def test_a_wrong_command_or_option_is_caught(tokenyard_cli: Any) -> None:
 @pytest.mark.parametrize("service", ["migrate", "worker", "usage-sink", "frontdoor"])
 def test_environment_loads_as_the_settings_of_the_mounted_config(compose: dict[str, Any], service: str) -> None:
     spec = compose["services"][service]
-    pending = {} if SETTINGS_HAS_METRICS else {"metrics"}
     env = service_env(spec)
-    assert [p for p in unknown_setting_variables(env, Settings) if env_setting_path(p.split()[0])[0] not in pending] == []
+    assert unknown_setting_variables(env, Settings) == []
     settings = service_settings(spec)  # raises ConfigError naming a bad key or a wrong type
     assert settings.kafka.bootstrap.partition(":")[0] in compose["services"]
     assert settings.clickhouse.dsn.split("@")[-1].split(":")[0] in compose["services"]
 
 
-@WAITING_FOR_METRICS
 def test_metrics_overrides_name_real_settings(compose: dict[str, Any]) -> None:
     for name in LONG_RUNNING:
         assert unknown_setting_variables(service_env(compose["services"][name]), Settings) == []
