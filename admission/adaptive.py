@@ -49,6 +49,10 @@ class AdaptiveRate:
         """``configured`` (per minute or per window) scaled by the current factor."""
         return configured * self.current_factor(now)
 
+    def recovered_factor(self, now: float) -> float:
+        """The factor ignoring any pause: what applies once the pause is over."""
+        return self._recovered(now)
+
     def paused(self, now: float) -> bool:
         return now < self.paused_until
 

@@ -112,6 +112,10 @@ class AdmissionConfig(_Config):
     # How long a deferred request waits before asking again when the only thing
     # missing is an account lease that is on its way.
     lease_retry_s: float = Field(default=0.25, gt=0)
+    # A request admitted closer than this to its deadline would be skipped by the
+    # provider layer (routes' retry.min_attempt_s) after taking quota: refuse it
+    # with deadline_exceeded instead.
+    min_time_to_deadline_s: float = Field(default=0.5, ge=0)
 
     def tenant(self, name: str) -> TenantLimits:
         """The tenant's limits; unknown tenants get ``default_tenant``."""

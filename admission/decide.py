@@ -7,7 +7,8 @@
 * :class:`Defer`: re-queue it with ``not_before`` (the earliest time every limit
   would let it through). Nothing was taken.
 * :class:`Reject`: answer with ``error`` and never send it: ``deadline_exceeded``
-  when the earliest possible admission is after the request's deadline,
+  when the earliest possible admission is after the request's deadline (less
+  ``min_time_to_deadline_s``, the least time a provider call needs),
   ``budget_exceeded`` at a hard budget, ``rate_limited`` (with ``retry_after``)
   when over a limit and the tenant's policy is ``reject``, ``prompt_too_large``
   when the request's estimated tokens exceed a TPM bucket's capacity and so can
@@ -134,8 +135,9 @@ def _too_large(facts: RequestFacts, scope: str, capacity: float) -> Reject:
 def decide(
     state: AdmissionState, facts: RequestFacts, now: float, config: AdmissionConfig
 ) -> tuple[AdmissionState, Outcome]:
-    if facts.deadline is not None and now >= facts.deadline:
-        return state, _deadline_error(facts, now, "deadline already passed")
+    cutoff = None if facts.deadline is None else facts.deadline - config.min_time_to_deadline_s
+    if cutoff is not None and now >= cutoff:
+        return state, _deadline_error(facts, now, "deadline already passed or too close to serve")
     limits = config.tenant(facts.tenant)
 
     budget = check_budget(state.tenant.budget, limits, facts.tenant, now)
@@ -171,7 +173,7 @@ def decide(
 
     if wait > 0:
         earliest = now + wait
-        if facts.deadline is not None and earliest > facts.deadline:
+        if cutoff is not None and earliest > cutoff:
             return state, _deadline_error(facts, earliest, blocker)
         if limits.over_limit == "reject" and tenant_limited:
             return state, Reject(

@@ -1,4 +1,4 @@
-"""The admission stage: tenant rate limits and budgets before a request costs money.
+"""The admission stage: tenant and provider-account limits and budgets before a request costs money.
 
 The math is :func:`tokenyard.admission.decide`; this stage keeps each tenant's
 state (token buckets, spend) in a view of the ``admission`` state topic,
@@ -9,6 +9,14 @@ tenant's state; a rebuild keeps the highest version per tenant.
 
 A decision and its local state update happen with no ``await`` in between, so
 concurrent requests of one tenant never both spend the same tokens.
+
+Provider accounts (``[admission.accounts.NAME]``, NAME = the provider name of
+a target) span tenants and so partitions: they are enforced with quota leases
+(:mod:`tokenyard.agents.quota`). A request is charged to the account of the
+first target the router will call for it; a fallback or retry attempt on
+another account is not admitted against that account's quota (the fallback
+loop runs inside the provider layer, after admission), but its 429s and
+Retry-Afters do feed that account's adaptive rate (:meth:`AdmissionStage.observe`).
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ from decimal import Decimal
 
 import orjson
 
+from tokenyard.admission.accounts import observe_response
 from tokenyard.admission.config import AdmissionConfig
+from tokenyard.admission.quota_flow import rate_report
 from tokenyard.admission.decide import (
     AdmissionState,
     Admit,
@@ -29,10 +39,13 @@ from tokenyard.admission.decide import (
     RequestFacts,
     decide,
     facts_from_request,
+    lease_request_for,
     record_spend,
     settle,
 )
 from tokenyard.admission.limits import TenantState
+from tokenyard.agents.quota import QuotaClient
+from tokenyard.providers.base import Attempt
 from tokenyard.schemas.records import Request
 from tokenyard.streams.partition_state import MARKER_KEY, PartitionState
 
@@ -76,16 +89,43 @@ class AdmissionStage:
         config: AdmissionConfig,
         states: PartitionState[TenantStates],
         clock: Callable[[], float] = time.time,
+        quota: QuotaClient | None = None,
+        account_of: Callable[[Request], str | None] | None = None,
     ) -> None:
         self.config = config
         self.states = states
         self.clock = clock
+        self.quota = quota
+        self.account_of = account_of
+
+    def _limited_account(self, request: Request) -> str | None:
+        """The request's provider account if it has limits (and leases are wired)."""
+        if self.quota is None or self.account_of is None or not self.config.accounts:
+            return None
+        account = self.account_of(request)
+        return account if account is not None and self.config.account(account) is not None else None
 
     async def decide(self, request: Request, partition: int) -> Ticket | Defer | Reject:
         view = await self.states.view(partition)
-        facts = facts_from_request(request, None, self.config.default_max_tokens)
-        state = AdmissionState(tenant=view.get(request.tenant))
-        new_state, outcome = decide(state, facts, self.clock(), self.config)
+        account = self._limited_account(request)
+        if account is not None:
+            assert self.quota is not None
+            await self.quota.ready()
+        facts = facts_from_request(request, account, self.config.default_max_tokens)
+        now = self.clock()
+        state = AdmissionState(
+            tenant=view.get(request.tenant), account=None if account is None else self.quota.get(account)  # type: ignore[union-attr]
+        )
+        new_state, outcome = decide(state, facts, now, self.config)
+        lease = None
+        if account is not None:
+            assert self.quota is not None
+            new_state, lease = lease_request_for(new_state, facts, now, self.config, self.quota.worker_id)
+            if new_state.account is not None:
+                self.quota.put(account, new_state.account)
+        if lease is not None:
+            assert self.quota is not None
+            await self.quota.ask(lease)
         if not isinstance(outcome, Admit):
             return outcome
         snapshot = view.put(request.tenant, new_state.tenant)
@@ -99,6 +139,40 @@ class AdmissionStage:
         view = await self.states.view(partition)
         now = self.clock()
         tenant = ticket.facts.tenant
-        state = settle(AdmissionState(tenant=view.get(tenant)), ticket.facts, ticket.admit, tokens, now, self.config)
+        account = ticket.facts.account if self.quota is not None else None
+        before = AdmissionState(tenant=view.get(tenant), account=None if account is None else self.quota.get(account))  # type: ignore[union-attr]
+        state = settle(before, ticket.facts, ticket.admit, tokens, now, self.config)
+        if account is not None and state.account is not None:
+            self.quota.put(account, state.account)  # type: ignore[union-attr]
         spent, _ = record_spend(state.tenant, request_id, attempts, cost, now)
         await self.states.append(partition, tenant.encode(), view.put(tenant, spent))
+
+    async def observe(self, ticket: Ticket, attempts: list[Attempt]) -> None:
+        """AIMD: fold each failed attempt's status and Retry-After into its account.
+
+        This worker stops at once (pause, held quota scaled down); a new cut or
+        pause is reported to the account's owner, which lowers its grants and
+        tells every other worker. Runs after the call: a retry the provider
+        layer makes in place is therefore not seen until the request ends (the
+        provider layer's own Retry-After hold covers that target meanwhile).
+        """
+        if self.quota is None or not self.config.accounts:
+            return
+        now = self.clock()
+        reports = []
+        for attempt in attempts:
+            error = attempt.error
+            if error is None or self.config.account(attempt.provider) is None:
+                continue
+            if error.status is None and error.retry_after is None:
+                continue  # timeouts, broken streams: nothing about the account's rate
+            before = self.quota.get(attempt.provider)
+            headers = {} if error.retry_after is None else {"retry-after": f"{error.retry_after:.3f}"}
+            after = observe_response(before, error.status or 0, headers, now)
+            self.quota.put(attempt.provider, after)
+            report = rate_report(attempt.provider, self.quota.worker_id, before, after,
+                                 error.status or 0, error.retry_after, now)
+            if report is not None:
+                reports.append(report)
+        for report in reports:
+            await self.quota.report(report)

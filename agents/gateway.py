@@ -200,6 +200,7 @@ class Gateway:
                 tokens=sum(a.usage.input_tokens + a.usage.output_tokens for a in attempts),
                 cost=outcome.cost_usd,
             ))
+            follow_ups.append(self.admission.observe(ticket, attempts))  # provider 429s -> account AIMD
         if found is not None and outcome.completion is not None and self.cache is not None:
             assert partition is not None
             follow_ups.append(self.cache.store(request, partition, outcome.completion, reply.cost_usd, found))

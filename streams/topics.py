@@ -5,6 +5,10 @@ keyed by tenant (so one worker owns all of a tenant's state), replies and
 chunks by request_id, usage events by request_id, dead letters by source key.
 State topics (``completions``, ``cache``, ``admission``) and ``deferred`` have as many partitions as ``requests`` and are
 written partition-for-partition (see streams/partition_state.py).
+Provider-account quota (agents/quota.py): ``quota`` is keyed by account (lease
+requests, returns and rate reports to the account's owner), ``quota-state`` is
+its owner's ledger snapshots (partition-for-partition with ``quota``), and
+``quota-grants`` (one partition, read by every worker) carries the answers.
 Values are raw bytes: stages decode them themselves so a malformed event can be
 dead-lettered with its original bytes.
 """
@@ -28,6 +32,9 @@ class TopicNames:
     completions: str
     admission: str
     deferred: str
+    quota: str
+    quota_state: str
+    quota_grants: str
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings) -> TopicNames:
@@ -41,13 +48,16 @@ class TopicNames:
             completions=f"{p}.completions",
             admission=f"{p}.admission",
             deferred=f"{p}.deferred",
+            quota=f"{p}.quota",
+            quota_state=f"{p}.quota-state",
+            quota_grants=f"{p}.quota-grants",
         )
 
     def internal(self) -> frozenset[str]:
         """Topics a request may never name as its ``reply_to``."""
         return frozenset({
             self.requests, self.usage, self.dead_letters, self.cache, self.completions,
-            self.admission, self.deferred,
+            self.admission, self.deferred, self.quota, self.quota_state, self.quota_grants,
         })
 
 
@@ -58,6 +68,7 @@ class Topics:
     names: TopicNames
     requests: faust.TopicT
     deferred: faust.TopicT
+    quota: faust.TopicT
     usage: faust.TopicT
     dead_letters: faust.TopicT
 
@@ -74,6 +85,7 @@ def declare(app: faust.App, kafka: KafkaSettings) -> Topics:
         names=names,
         requests=raw(names.requests, kafka.request_partitions),
         deferred=raw(names.deferred, kafka.request_partitions),
+        quota=raw(names.quota, kafka.request_partitions),
         usage=raw(names.usage, kafka.usage_partitions),
         dead_letters=raw(names.dead_letters, 1),
     )
