@@ -30,7 +30,6 @@ import orjson
 
 from tokenyard.admission.accounts import observe_response
 from tokenyard.admission.config import AdmissionConfig
-from tokenyard.admission.quota_flow import rate_report
 from tokenyard.admission.decide import (
     AdmissionState,
     Admit,
@@ -44,6 +43,7 @@ from tokenyard.admission.decide import (
     settle,
 )
 from tokenyard.admission.limits import TenantState
+from tokenyard.admission.quota_flow import rate_report
 from tokenyard.agents.quota import QuotaClient
 from tokenyard.providers.base import Attempt
 from tokenyard.schemas.records import Request
