@@ -100,7 +100,7 @@ class Outcome:
     reply: Reply | None = None
     answered_at: float | None = None
     sends: int = 0
-    error_replies: list[str] = field(default_factory=list)
+    error_replies: list[dict[str, Any]] = field(default_factory=list)  # retriable ones, then resent
 
     @property
     def latency_s(self) -> float:
@@ -125,7 +125,7 @@ async def call(
         except ReplyTimeout:
             continue
         if reply.error is not None and reply.error.code in retry_on_error_codes and reply.error.retriable:
-            outcome.error_replies.append(reply.error.code)
+            outcome.error_replies.append(reply.error.model_dump(include={"code", "message", "retry_after_s"}))
             await asyncio.sleep(reply.error.retry_after_s or 0.5)
             continue
         outcome.reply, outcome.answered_at = reply, time.monotonic()
