@@ -18,7 +18,7 @@ from tokenyard.streams.bench.litellm_proxy import LiteLLMProxy, ensure_venv, sta
 from tokenyard.streams.bench.measure import LOADGEN, Phase
 from tokenyard.streams.bench.overhead import LoadOptions, direct_phase, openai_phase, pipeline_phase, rig_for, topic_sizes
 from tokenyard.streams.bench.results import document, fmt, load_fields, others_cores, overhead_row
-from tokenyard.streams.bench.rig import Rig, wait_until_serving
+from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, wait_until_serving
 from tokenyard.streams.bench.stats import difference
 
 
