@@ -37,6 +37,7 @@ from tokenyard.agents.publish import Publisher
 from tokenyard.errors import DeadlineExceeded, RequestError, TokenyardError
 from tokenyard.schemas.codec import dumps, salvage
 from tokenyard.security.authenticator import Authenticator
+from tokenyard.streams.observability import GatewayMetrics
 from tokenyard.schemas.records import Chunk, Reply, Request
 from tokenyard.streams.partition_state import PartitionState
 
@@ -61,6 +62,7 @@ class Gateway:
         cache: CacheStage | None = None,
         admission: AdmissionStage | None = None,
         authenticator: Authenticator | None = None,
+        metrics: GatewayMetrics | None = None,
         defer: Callable[[Request, int, float], Awaitable[None]] | None = None,
         inline_defer_s: float = 1.0,
         clock: Callable[[], float] = time.time,
@@ -73,6 +75,7 @@ class Gateway:
         self.cache = cache
         self.admission = admission
         self.authenticator = authenticator
+        self.metrics = metrics
         self.defer = defer
         self.inline_defer_s = inline_defer_s
         self.clock = clock
@@ -98,6 +101,7 @@ class Gateway:
                 )
         except RequestError as err:
             await self._reject(raw, key, err, partition, offset)
+            self._count("intake", None, err.code, started)
             return
         except Exception as exc:  # a decoder bug on hostile input must not stall the partition
             log.exception("decoding an event failed unexpectedly")
@@ -142,6 +146,8 @@ class Gateway:
                 return  # deferred: it comes back through the deferred topic
             log.debug("request %s answered: %s", request.request_id,
                       reply.status if reply.error is None else reply.error.code)
+            stage = "lookup" if reply.cached else "admission" if reply.attempts == 0 and reply.error else "invoke"
+            self._count(stage, request.model, reply.error.code if reply.error else "ok", started)
             # Cache hits are free to serve again, so only paid answers are remembered.
             if self.completed is not None and partition is not None and not reply.cached:
                 retriable = reply.error.retriable if reply.error else False
@@ -155,7 +161,13 @@ class Gateway:
         found = None
         if self.cache is not None and partition is not None:
             found = await self.cache.lookup(request, partition)
+            if self.metrics is not None:
+                self.metrics.cache.inc(route=self.metrics.route(request.model),
+                                       result=cache_tags(found.result).get("cache", "miss"))
             if isinstance(found.result, Hit):
+                if self.metrics is not None:
+                    self.metrics.cache_saved.inc(float(found.result.cost_saved),
+                                                 route=self.metrics.route(request.model))
                 return await self._serve_from_cache(request, found.result, started)
         ticket = None
         if self.admission is not None and partition is not None:
@@ -172,6 +184,7 @@ class Gateway:
         )
         on_chunk = self._chunk_sender(request) if request.stream else None
         outcome = await self.router.invoke(request, deadline_s=deadline_s, on_chunk=on_chunk)
+        self._count_attempts(request, outcome.attempts)
         now_ms = self._now_ms()
         latency_ms = (self.clock() - started) * 1000.0
         attempts = list(outcome.attempts)
@@ -207,11 +220,27 @@ class Gateway:
         await asyncio.gather(*follow_ups)
         return reply
 
+    def _count(self, stage: str, route: str | None, code: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.finished(stage, route, code, self.clock() - started)
+
+    def _count_attempts(self, request: Request, attempts: Any) -> None:
+        if self.metrics is None:
+            return
+        for a in attempts:
+            target = f"{a.provider}:{a.model}"
+            self.metrics.provider_call(target, a.status, a.latency_ms / 1000.0)
+            self.metrics.billed(request.model, target, a.usage.input_tokens, a.usage.output_tokens,
+                                float(a.cost_usd or 0))
+
     async def _admit(self, request: Request, partition: int) -> Ticket | Reject | None:
         """Admit now, wait briefly, or hand the request to the deferred topic (None)."""
         assert self.admission is not None
         while True:
             decision = await self.admission.decide(request, partition)
+            if self.metrics is not None:
+                name = type(decision).__name__.lower().replace("ticket", "admit")
+                self.metrics.admission.inc(route=self.metrics.route(request.model), decision=name)
             if not isinstance(decision, Defer):
                 return decision
             wait = decision.not_before - self.clock()

@@ -25,14 +25,16 @@ from tokenyard.agents.completed import CompletedRequests
 from tokenyard.agents.deferred import deferrer
 from tokenyard.agents.gateway import Gateway, register
 from tokenyard.agents.lookup import CacheStage, EmbeddingBatcher, ShardView
-from tokenyard.cache import MiniLMEmbedder
-from tokenyard.security.authenticator import Authenticator
 from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_sender
 from tokenyard.agents.quota import LedgerBook, QuotaClient, QuotaOwner, first_target_account, register_owner
+from tokenyard.cache import MiniLMEmbedder
 from tokenyard.providers.router import Router
+from tokenyard.security.authenticator import Authenticator
 from tokenyard.streams import observability, query_views
 from tokenyard.streams.app import TokenyardApp, create_app
+from tokenyard.streams.metrics import Metrics
+from tokenyard.streams.observability import GatewayMetrics
 from tokenyard.streams.partition_state import PartitionState
 from tokenyard.streams.settings import Settings
 from tokenyard.streams.topics import declare
@@ -96,7 +98,10 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     async def send_to_partition(topic: str, key: bytes, value: bytes, partition: int, headers: Any) -> Any:
         return await app.producer.send_and_wait(topic, key, value, partition, None, headers)
 
+    metrics = Metrics()
+    targets = {t for route in settings.routes.values() for t in (*route.targets, *(route.low_priority_targets or []))}
     gateway = Gateway(
+        metrics=GatewayMetrics(metrics, settings.routes, targets),
         rules=rules,
         router=router,
         publisher=Publisher(faust_sender(app), topics.names),
@@ -117,7 +122,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     )
     register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
     observability.attach(
-        app, settings, role="worker", router=router,
+        app, settings, role="worker", router=router, metrics=metrics,
         states=[s for s in (completed, admission_states, cache_shards) if s is not None],
     )
     deferred.register(app, gateway, topics.deferred, concurrency=settings.worker.concurrency)

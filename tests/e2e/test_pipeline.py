@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from pathlib import Path
+
+import httpx
 import subprocess
 import sys
 import time
@@ -228,3 +231,19 @@ async def test_streamed_answer_arrives_in_order_and_survives_a_cut_stream(pipeli
     assert [c.seq for c in chunks] == sorted(c.seq for c in chunks)
     assert "".join(c.delta for c in after) == reply.content
     assert reply.attempts >= 2
+
+
+async def test_worker_metrics_count_requests_cache_and_provider_calls(pipeline: Pipeline) -> None:
+    async with pipeline.client() as client:
+        await client.complete(user("metrics please"), tenant="metered", timeout=30)
+        await client.complete(user("metrics please"), tenant="metered", timeout=30)  # exact hit
+    endpoints = sorted((Path(pipeline.settings.worker.data_dir) / "endpoints").glob("worker-*.json"))
+    assert endpoints
+    async with httpx.AsyncClient() as http:
+        texts = [(await http.get(orjson.loads(p.read_bytes())["url"] + "/metrics")).text for p in endpoints]
+    text = "\n".join(texts)
+    assert 'tokenyard_requests_total{stage="invoke",route="default",outcome="ok"}' in text
+    assert 'tokenyard_requests_total{stage="lookup",route="default",outcome="ok"}' in text
+    assert 'tokenyard_provider_calls_total{target="fake:echo",outcome="ok"}' in text
+    assert 'tokenyard_cache_lookups_total{route="default",result="exact"}' in text
+    assert "tokenyard_consumer_lag" in text
