@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from pathlib import Path
-
-import httpx
 import subprocess
 import sys
 import time
@@ -15,6 +12,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
