@@ -10,6 +10,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,10 @@ def by_tenant(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
     for outcome in outcomes:
         grouped[outcome.tenant].append(outcome)
     return grouped
+
+
+def window() -> dict[str, str]:
+    """since/until parameters of the analytics queries: two hours either side of now."""
+    now = datetime.now(UTC)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    return {"since": (now - timedelta(hours=2)).strftime(fmt), "until": (now + timedelta(hours=2)).strftime(fmt)}

@@ -17,8 +17,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 
 from tests.conftest import dump_logs
-from tests.faults.load import RecordingFake, start_fault_pipeline, wait_serving
-from tests.faults.test_sink_down import window
+from tests.faults.load import RecordingFake, start_fault_pipeline, wait_serving, window
 from tokenyard.errors import RemoteError
 from tokenyard.streams.cli.dlq import read_topic_exactly
 

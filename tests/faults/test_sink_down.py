@@ -10,24 +10,17 @@ import os
 import signal
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from tests.conftest import dump_logs
-from tests.faults.load import RecordingFake, call, start_fault_pipeline, steady_load, wait_serving
+from tests.faults.load import RecordingFake, call, start_fault_pipeline, steady_load, wait_serving, window
 
 pytestmark = pytest.mark.broker
 
 RATE, COUNT = 8.0, 96  # 12 s of load
 KILL_AT, RESTART_AT = 2.0, 7.0
-
-
-def window() -> dict[str, str]:
-    now = datetime.now(UTC)
-    fmt = "%Y-%m-%d %H:%M:%S"
-    return {"since": (now - timedelta(hours=2)).strftime(fmt), "until": (now + timedelta(hours=2)).strftime(fmt)}
 
 
 async def test_sink_killed_under_load_loses_and_duplicates_no_usage_row(broker, tmp_path) -> None:
