@@ -186,6 +186,16 @@ class BreakerBoard:
     def state(self, target: str) -> BreakerState:
         return self._breakers.get(target, Breaker()).state
 
+    def blocked_for(self, target: str, now: float) -> float | None:
+        """Seconds until ``target`` may be tried again (a hold, or an open circuit)."""
+        breaker = self._breakers.get(target, Breaker())
+        waits = []
+        if breaker.held_until is not None and breaker.held_until > now:
+            waits.append(breaker.held_until - now)
+        if breaker.state is BreakerState.open and breaker.opened_at is not None:
+            waits.append(max(0.0, breaker.opened_at + self.config.open_s - now))
+        return max(waits) if waits else None
+
     def snapshot(self, now: float) -> dict[str, BreakerSnapshot]:
         snapshots = {}
         for target, breaker in sorted(self._breakers.items()):

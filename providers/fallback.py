@@ -202,10 +202,12 @@ class _Loop:
         self.seq = 0
         self.restarts = 0
 
-    def skip(self, target: Target, reason: str, message: str, *, retriable: bool) -> None:
+    def skip(
+        self, target: Target, reason: str, message: str, *, retriable: bool, retry_after: float | None = None
+    ) -> None:
         self.failures.append(
             TargetSkipped(
-                message, reason=reason, retriable=retriable,
+                message, reason=reason, retriable=retriable, retry_after=retry_after,
                 provider=target.provider, model=target.model,
             )
         )
@@ -229,7 +231,8 @@ class _Loop:
             if not self.rt.breakers.allow(target.key, now, honour_hold=last_error is None):
                 if last_error is None:
                     self.skip(target, "breaker_open", "not called: circuit open or held "
-                              "by a Retry-After", retriable=True)
+                              "by a Retry-After", retriable=True,
+                              retry_after=self.rt.breakers.blocked_for(target.key, now))
                 return None, last_error
             completion, error = await self._attempt(target)
             if error is None:
@@ -266,7 +269,11 @@ class _Loop:
             if not error.provider:  # name the target even if the provider did not
                 error.provider, error.model = target.provider, target.model
             latency_ms = (self.rt.now() - started) * 1000.0
-            self.rt.breakers.record(target.key, self.rt.now(), code=error.code)
+            # A provider that says when to come back is managing its load, not broken:
+            # the Retry-After hold keeps traffic off it; counting it too would turn a
+            # one-second rate limit into a whole open_s outage.
+            counted = None if error.retry_after is not None else error.code
+            self.rt.breakers.record(target.key, self.rt.now(), code=counted)
             self.failures.append(error)
             self.attempts.append(self._failed_attempt(target, error, latency_ms))
             if forwarded:

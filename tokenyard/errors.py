@@ -258,8 +258,11 @@ class AllTargetsFailed(TokenyardError):
 
     def __init__(self, route: str, failures: list[ProviderError]):
         names = "; ".join(f"{f.target}: {f.code} ({f.message})" for f in failures)
+        # When every failure says when to come back, the soonest is the answer's.
+        waits = [f.retry_after for f in failures if f.retriable and f.retry_after is not None]
         super().__init__(
             f"every target of route {route!r} failed: {names or 'no target could serve it'}",
+            retry_after=min(waits) if waits and len(waits) == len(failures) else None,
             failures=[{"target": f.target, **f.to_wire()} for f in failures],
         )
         self.route = route

@@ -88,8 +88,9 @@ def test_429_storm_no_retry_storm_no_loss_and_recovery(storm_run: Storm) -> None
     assert len(calls) == len(outcomes) + STORM_CALLS, (len(calls), len(outcomes))
     # no call inside a Retry-After window: the storm spreads over ~STORM_CALLS seconds, one call a second
     assert not inside_windows, [round(c.at - rejected_at[0], 2) for c in inside_windows]
+    # (calls already in flight when a 429 lands may be refused in the same window, so the
+    # spread of the refusals is not a measure of anything; the windows above are)
     storm_s = rejected_at[-1] - rejected_at[0]
-    assert storm_s >= (STORM_CALLS - 1) * RETRY_AFTER_S * 0.9, storm_s
     # recovery: requests published after the provider recovered are answered at their first send
     recovered = rejected_at[-1] + RETRY_AFTER_S
     after = [o for o in outcomes if o.published_at > recovered + 0.5]
@@ -106,19 +107,12 @@ def test_429_storm_no_retry_storm_no_loss_and_recovery(storm_run: Storm) -> None
           f"after recovery p50 {percentile([o.latency_s for o in after], 0.5) * 1000:.0f} ms")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a request skipped because its only target is held by a Retry-After gets all_targets_failed "
-    "without retry_after_s, so clients cannot wait the hold out and resend blindly"))
 def test_error_replies_during_a_retry_after_hold_say_when_to_retry(storm_run: Storm) -> None:
     held = [e for o in storm_run.outcomes for e in o.error_replies]
     assert held, "no request was refused during the storm: nothing to check"
     assert all(e["retry_after_s"] and 0 < e["retry_after_s"] <= RETRY_AFTER_S for e in held), held[:2]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "with the default [breaker], 429s count as target failures (provider_rate_limited is in "
-    "DEFAULT_BREAKER_CODES): 5 consecutive 429s with Retry-After: 1 open the circuit for open_s = 30 s, "
-    "so a 5 s rate-limit episode becomes a 30 s outage of a single-target route"))
 async def test_429_storm_with_default_breaker_recovers_when_the_provider_does(broker, tmp_path) -> None:
     run = await run_storm(broker.bootstrap, tmp_path, "", max_sends=12)
     recovered = run.rejected_at[-1] + RETRY_AFTER_S
