@@ -29,8 +29,8 @@ context_window = 8192
 [routes.stormy]
 targets = ["fake:{MODEL}"]
 """
-# 429s are rate limits, not failures: with the default breaker (5 consecutive
-# counted failures open the circuit for 30 s) see the xfail below.
+# The storm test isolates the Retry-After behaviour from the breaker; the
+# default-breaker test below checks that 429s no longer open the circuit.
 BREAKER_IGNORES_429 = """
 [breaker]
 consecutive_failures = 1000
