@@ -52,7 +52,7 @@ class EmbeddingBatcher:
     """
 
     def __init__(
-        self, embedder: Embedder, run_blocking: RunBlocking, max_batch: int = MAX_BATCH, max_pending: int = 64
+        self, embedder: Embedder, run_blocking: RunBlocking, max_batch: int = MAX_BATCH, max_pending: int = 16
     ) -> None:
         self.embedder = embedder
         self.run_blocking = run_blocking

@@ -37,15 +37,19 @@ from tokenyard.streams.metrics import Metrics
 from tokenyard.streams.observability import GatewayMetrics
 from tokenyard.streams.partition_state import PartitionState
 from tokenyard.streams.settings import Settings
-from tokenyard.streams.topics import declare
+from tokenyard.streams.broker import ensure_topics
+from tokenyard.streams.topics import TopicNames, declare
 
 
 def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> TokenyardApp:
     app = create_app(settings, app_id=settings.worker.group_id)
     topics = declare(app, settings.kafka)
     # One connection pool for every provider call of this worker.
+    # httpcore's pool costs CPU per pooled connection on every request: size it to
+    # the calls one worker can have in flight, not larger.
+    in_flight = settings.worker.concurrency * 2  # the main and the deferred agent
     http = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        limits=httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight),
         timeout=None,  # each call sets its own phased timeouts
     )
     router = Router.from_settings(settings, http=http, environ=environ)
@@ -211,9 +215,22 @@ def build_sink_app(settings: Settings) -> TokenyardApp:
     return app
 
 
+def create_topics(settings: Settings) -> None:
+    """Create every topic with its configured partitions before Faust starts.
+
+    Faust declares only the topics its agents consume; a topic first touched by a
+    produce would be auto-created with the broker's default partition count, and a
+    state topic with the wrong count breaks co-partitioning.
+    """
+    names = TopicNames.from_settings(settings.kafka)
+    asyncio.run(ensure_topics(settings.kafka.bootstrap, names.partition_counts(settings.kafka)))
+
+
 def run(app: faust.App, *, loglevel: str = "info") -> None:
     """Run ``app`` as a Faust worker in the foreground until SIGINT/SIGTERM."""
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     logging.getLogger("faust").setLevel(logging.WARNING if loglevel == "info" else loglevel.upper())
     logging.getLogger("tokenyard").setLevel(loglevel.upper())
+    # httpx logs every request at INFO: a line per provider call is noise and CPU.
+    logging.getLogger("httpx").setLevel(logging.WARNING if loglevel != "debug" else logging.DEBUG)
     worker.execute_from_commandline()

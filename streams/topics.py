@@ -53,6 +53,18 @@ class TopicNames:
             quota_grants=f"{p}.quota-grants",
         )
 
+    def partition_counts(self, kafka: KafkaSettings) -> dict[str, int]:
+        """Every topic with the partitions it must have. State topics and ``deferred``
+        match ``requests``: they are written partition-for-partition."""
+        per_request = kafka.request_partitions
+        counts = {
+            self.requests: per_request, self.deferred: per_request, self.cache: per_request,
+            self.completions: per_request, self.admission: per_request,
+            self.replies: kafka.reply_partitions, self.usage: kafka.usage_partitions,
+            self.dead_letters: 1,
+        }
+        return counts
+
     def internal(self) -> frozenset[str]:
         """Topics a request may never name as its ``reply_to``."""
         return frozenset({

@@ -8,6 +8,7 @@ import sys
 import threading
 
 import click
+from aiokafka.errors import KafkaError
 
 from tokenyard.errors import ConfigError, SinkUnavailable
 from tokenyard.streams.broker import LocalBroker
@@ -22,13 +23,17 @@ def worker(ctx: object, loglevel: str) -> None:
 
     Start as many as you like: they share the requests topic's partitions.
     """
-    from tokenyard.streams.assembly import build_gateway_app, run
+    from tokenyard.streams.assembly import build_gateway_app, create_topics, run
 
     try:
         app = build_gateway_app(ctx.settings, os.environ)  # type: ignore[attr-defined]
+        create_topics(ctx.settings)  # type: ignore[attr-defined]
     except ConfigError as exc:
         click.echo(f"tokenyard worker: configuration error: {exc.message}", err=True)
         sys.exit(2)
+    except KafkaError as exc:
+        click.echo(f"tokenyard worker: the broker at {ctx.settings.kafka.bootstrap} is unreachable: {exc}", err=True)  # type: ignore[attr-defined]
+        sys.exit(1)
     run(app, loglevel=loglevel)
 
 
@@ -42,13 +47,17 @@ def sink(ctx: object, loglevel: str) -> None:
     It owns the embedded chDB directory while it runs and serves analyst queries
     on 127.0.0.1:<sink.web_port> for `tokenyard report`.
     """
-    from tokenyard.streams.assembly import build_sink_app, run
+    from tokenyard.streams.assembly import build_sink_app, create_topics, run
 
     try:
         app = build_sink_app(ctx.settings)  # type: ignore[attr-defined]
+        create_topics(ctx.settings)  # type: ignore[attr-defined]
     except (ConfigError, SinkUnavailable) as exc:
         click.echo(f"tokenyard sink: {exc.code}: {exc.message}", err=True)
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    except KafkaError as exc:
+        click.echo(f"tokenyard sink: the broker at {ctx.settings.kafka.bootstrap} is unreachable: {exc}", err=True)  # type: ignore[attr-defined]
+        sys.exit(1)
     run(app, loglevel=loglevel)
 
 
