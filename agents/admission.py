@@ -80,6 +80,7 @@ class Ticket:
 
     facts: RequestFacts
     admit: Admit
+    tracked: bool = True  # False: the tenant has no limit, so there is no state to keep
 
 
 class AdmissionStage:
@@ -97,6 +98,17 @@ class AdmissionStage:
         self.clock = clock
         self.quota = quota
         self.account_of = account_of
+
+    def _tenant_is_limited(self, tenant: str) -> bool:
+        """Whether any rate limit or budget applies to ``tenant``.
+
+        An unlimited tenant's requests write no admission state at all: its buckets
+        and spend would only be bookkeeping nobody enforces (ClickHouse still has
+        every cost). A budget added later counts spend from then on.
+        """
+        limits = self.config.tenant(tenant)
+        spend = (limits.daily.soft_usd, limits.daily.hard_usd, limits.monthly.soft_usd, limits.monthly.hard_usd)
+        return bool(limits.rpm or limits.tpm or limits.routes or any(v is not None for v in spend))
 
     def _limited_account(self, request: Request) -> str | None:
         """The request's provider account if it has limits (and leases are wired)."""
@@ -128,6 +140,8 @@ class AdmissionStage:
             await self.quota.ask(lease)
         if not isinstance(outcome, Admit):
             return outcome
+        if not self._tenant_is_limited(request.tenant):
+            return Ticket(facts, outcome, tracked=False)
         snapshot = view.put(request.tenant, new_state.tenant)
         await self.states.append(partition, request.tenant.encode(), snapshot)
         return Ticket(facts, outcome)
@@ -136,6 +150,8 @@ class AdmissionStage:
         self, ticket: Ticket, partition: int, *, tokens: int, cost: Decimal, request_id: str, attempts: int
     ) -> None:
         """Correct the token estimate with real usage and add the real cost to the budgets."""
+        if not ticket.tracked and ticket.facts.account is None:
+            return
         view = await self.states.view(partition)
         now = self.clock()
         tenant = ticket.facts.tenant
