@@ -281,3 +281,35 @@ async def test_a_retry_after_a_front_door_restart_is_answered_under_the_same_id(
     assert first.status_code == again.status_code == 200
     assert first.headers["x-request-id"] == again.headers["x-request-id"] == f"idem:acme:{headers['Idempotency-Key']}"
     assert again.json()["choices"][0]["message"]["content"] == "echo: survive a restart"
+
+
+async def test_the_official_openai_sdk_works_unchanged(door: FrontDoorProcess) -> None:
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=f"{door.url}/v1", api_key=KEY, max_retries=0, timeout=30)
+    try:
+        completion = await client.chat.completions.create(
+            model="default", messages=[{"role": "user", "content": "hello from the sdk"}], max_tokens=20
+        )
+        assert completion.choices[0].message.content == "echo: hello from the sdk"
+        assert completion.usage is not None and completion.usage.prompt_tokens > 0
+
+        stream = await client.chat.completions.create(
+            model="default", messages=[{"role": "user", "content": "stream from the sdk"}],
+            stream=True, stream_options={"include_usage": True},
+        )
+        pieces = [chunk async for chunk in stream]
+        text = "".join(c.choices[0].delta.content or "" for c in pieces if c.choices)
+        assert text == "echo: stream from the sdk"
+        assert pieces[-1].usage is not None
+
+        models = await client.models.list()
+        assert "default" in {m.id for m in models.data}
+
+        with pytest.raises(openai.NotFoundError):
+            await client.chat.completions.create(model="no-such-route", messages=[{"role": "user", "content": "x"}])
+        with pytest.raises(openai.AuthenticationError):
+            bad = openai.AsyncOpenAI(base_url=f"{door.url}/v1", api_key="sk-wrong", max_retries=0)
+            await bad.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
+    finally:
+        await client.close()
