@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 
 import orjson
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 
 from tokenyard.admission.decide import Defer, Reject
 from tokenyard.agents.admission import AdmissionStage, Ticket
-from tokenyard.agents.completed import CompletedRequests, worth_remembering
+from tokenyard.agents.completed import SETTLED, CompletedRequests, intent_record, worth_remembering
 from tokenyard.agents.intake import IntakeRules, accept, expired
 from tokenyard.agents.lookup import CacheStage
 from tokenyard.agents.outcome import (
@@ -29,6 +30,7 @@ from tokenyard.agents.outcome import (
     cache_tags,
     cached_reply,
     error_reply,
+    lost_attempt_events,
     request_event,
     success_reply,
 )
@@ -151,8 +153,10 @@ class Gateway:
             # Cache hits are free to serve again, so only paid answers are remembered.
             if self.completed is not None and partition is not None and not reply.cached:
                 retriable = reply.error.retriable if reply.error else False
-                if worth_remembering(reply.status, reply.error and reply.error.code, retriable):
-                    await self.completed.append(partition, request.request_id.encode(), dumps(reply))
+                remembered = worth_remembering(reply.status, reply.error and reply.error.code, retriable)
+                await self.completed.append(
+                    partition, request.request_id.encode(), dumps(reply) if remembered else SETTLED
+                )
         finally:
             del self._in_flight[request.request_id]
             done.set_result(None)
@@ -183,7 +187,10 @@ class Gateway:
             else started + self.default_deadline_s
         )
         on_chunk = self._chunk_sender(request) if request.stream else None
+        lost, intent = await self._note_intent(request, partition)
         outcome = await self.router.invoke(request, deadline_s=deadline_s, on_chunk=on_chunk)
+        if intent is not None:
+            await intent
         self._count_attempts(request, outcome.attempts)
         now_ms = self._now_ms()
         latency_ms = (self.clock() - started) * 1000.0
@@ -202,8 +209,10 @@ class Gateway:
         # After the reply: the bookkeeping runs concurrently (one round trip, not three).
         follow_ups = [
             self.publisher.usage([
+                *lost_attempt_events(request, lost, now_ms),
                 *attempt_events(request, attempts, now_ms),
-                request_event(request, reply, attempts, now_ms, cache_tags=cache_tags(found.result if found else None)),
+                request_event(request, reply, attempts, now_ms, cache_tags=cache_tags(found.result if found else None),
+                              crash_retries=lost),
             ])
         ]
         if ticket is not None:
@@ -219,6 +228,18 @@ class Gateway:
             follow_ups.append(self.cache.store(request, partition, outcome.completion, reply.cost_usd, found))
         await asyncio.gather(*follow_ups)
         return reply
+
+    async def _note_intent(self, request: Request, partition: int | None) -> tuple[int, asyncio.Future[None] | None]:
+        """Count calls a crashed worker left unreported, and record this one's intent.
+
+        The intent is written while the provider call runs (awaited after it), so
+        it costs no latency; a worker dying mid-call leaves it behind for the next.
+        """
+        if self.completed is None or partition is None:
+            return 0, None
+        lost = (await self.completed.view(partition)).unfinished_calls(request.request_id)
+        record = intent_record(uuid.uuid4().hex)
+        return lost, asyncio.ensure_future(self.completed.append(partition, request.request_id.encode(), record))
 
     def _count(self, stage: str, route: str | None, code: str, started: float) -> None:
         if self.metrics is not None:

@@ -114,6 +114,7 @@ def request_event(
     *,
     cost_saved: Decimal = Decimal(0),
     cache_tags: dict[str, str] | None = None,
+    crash_retries: int = 0,
 ) -> UsageEvent:
     """The outcome row: total cost over every attempt, final status, fallback depth."""
     usage = reply.usage or Usage()
@@ -142,8 +143,36 @@ def request_event(
         latency_ms=reply.latency_ms or 0.0,
         fallback_depth=_fallback_depth(attempts),
         priority=request.priority.value,
-        tags={**request.metadata, **(cache_tags or {})},
+        tags={
+            **request.metadata,
+            **(cache_tags or {}),
+            **({"crash_retries": str(crash_retries)} if crash_retries else {}),
+        },
     )
+
+
+def lost_attempt_events(request: Request, lost: int, now_ms: int) -> list[UsageEvent]:
+    """Calls a crashed worker made for this request and never reported.
+
+    The provider may have billed them; what they cost is unknown, never $0.
+    """
+    return [
+        UsageEvent(
+            event_id=f"{request.request_id}/lost/{n}",
+            kind="attempt",
+            ts_ms=now_ms,
+            request_id=request.request_id,
+            attempt=0,
+            tenant=request.tenant,
+            route=request.model,
+            status="lost_in_crash",
+            error_code="worker_crashed",
+            cost_unknown=True,
+            priority=request.priority.value,
+            tags={**request.metadata, "crash_retry": "1"},
+        )
+        for n in range(1, lost + 1)
+    ]
 
 
 def cache_tags(result: Hit | Miss | None) -> dict[str, str]:
