@@ -40,6 +40,7 @@ from tokenyard.errors import DeadlineExceeded, RequestError, TokenyardError
 from tokenyard.schemas.codec import dumps, salvage
 from tokenyard.security.authenticator import Authenticator
 from tokenyard.streams.observability import GatewayMetrics
+from tokenyard.streams.tracing import Tracing
 from tokenyard.schemas.records import Chunk, Reply, Request
 from tokenyard.streams.partition_state import PartitionState
 
@@ -65,6 +66,7 @@ class Gateway:
         admission: AdmissionStage | None = None,
         authenticator: Authenticator | None = None,
         metrics: GatewayMetrics | None = None,
+        tracing: Tracing | None = None,
         defer: Callable[[Request, int, float], Awaitable[None]] | None = None,
         inline_defer_s: float = 1.0,
         clock: Callable[[], float] = time.time,
@@ -78,6 +80,7 @@ class Gateway:
         self.admission = admission
         self.authenticator = authenticator
         self.metrics = metrics
+        self.tracing = tracing or Tracing()
         self.defer = defer
         self.inline_defer_s = inline_defer_s
         self.clock = clock
@@ -89,9 +92,22 @@ class Gateway:
         return int(self.clock() * 1000)
 
     async def handle(
-        self, raw: bytes | None, key: bytes | None, *, partition: int | None = None, offset: int | None = None
+        self,
+        raw: bytes | None,
+        key: bytes | None,
+        *,
+        partition: int | None = None,
+        offset: int | None = None,
+        headers: Any = None,
     ) -> None:
         """Process one request event; never raises, so the partition keeps moving."""
+        with self.tracing.span("tokenyard.gateway", parent=self.tracing.context_from(headers),
+                               **{"messaging.kafka.partition": partition, "messaging.kafka.offset": offset}):
+            await self._handle(raw, key, partition=partition, offset=offset)
+
+    async def _handle(
+        self, raw: bytes | None, key: bytes | None, *, partition: int | None, offset: int | None
+    ) -> None:
         raw = raw or b""
         started = self.clock()
         try:
@@ -164,7 +180,8 @@ class Gateway:
     async def _serve(self, request: Request, started: float, partition: int | None) -> Reply | None:
         found = None
         if self.cache is not None and partition is not None:
-            found = await self.cache.lookup(request, partition)
+            with self.tracing.span("tokenyard.lookup"):
+                found = await self.cache.lookup(request, partition)
             if self.metrics is not None:
                 self.metrics.cache.inc(route=self.metrics.route(request.model),
                                        result=cache_tags(found.result).get("cache", "miss"))
@@ -175,7 +192,8 @@ class Gateway:
                 return await self._serve_from_cache(request, found.result, started)
         ticket = None
         if self.admission is not None and partition is not None:
-            decision = await self._admit(request, partition)
+            with self.tracing.span("tokenyard.admission"):
+                decision = await self._admit(request, partition)
             if decision is None:
                 return None
             if isinstance(decision, Reject):
@@ -188,7 +206,11 @@ class Gateway:
         )
         on_chunk = self._chunk_sender(request) if request.stream else None
         lost, intent = await self._note_intent(request, partition)
-        outcome = await self.router.invoke(request, deadline_s=deadline_s, on_chunk=on_chunk)
+        with self.tracing.span("tokenyard.invoke", route=request.model) as span:
+            outcome = await self.router.invoke(request, deadline_s=deadline_s, on_chunk=on_chunk)
+            if span is not None:
+                span.set_attribute("tokenyard.attempts", len(outcome.attempts))
+                span.set_attribute("tokenyard.outcome", "ok" if outcome.completion else outcome.error.code)
         if intent is not None:
             await intent
         self._count_attempts(request, outcome.attempts)
@@ -329,7 +351,8 @@ def register(app: Any, gateway: Gateway, requests_topic: Any, *, concurrency: in
         async for event in stream.events():
             message = event.message
             await gateway.handle(
-                message.value, message.key, partition=message.partition, offset=message.offset
+                message.value, message.key, partition=message.partition, offset=message.offset,
+                headers=message.headers,
             )
 
     return app.agent(requests_topic, name="tokenyard.gateway", concurrency=concurrency)(gateway_agent)

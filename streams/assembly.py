@@ -35,6 +35,7 @@ from tokenyard.streams import observability, query_views
 from tokenyard.streams.app import TokenyardApp, create_app
 from tokenyard.streams.metrics import Metrics
 from tokenyard.streams.observability import GatewayMetrics
+from tokenyard.streams.tracing import Tracing
 from tokenyard.streams.partition_state import PartitionState
 from tokenyard.streams.settings import Settings
 from tokenyard.streams.broker import ensure_topics
@@ -106,6 +107,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     targets = {t for route in settings.routes.values() for t in (*route.targets, *(route.low_priority_targets or []))}
     gateway = Gateway(
         metrics=GatewayMetrics(metrics, settings.routes, targets),
+        tracing=Tracing.from_settings(settings.tracing, role="worker"),
         rules=rules,
         router=router,
         publisher=Publisher(faust_sender(app), topics.names),

@@ -29,6 +29,7 @@ from tokenyard.schemas.codec import dumps
 from tokenyard.schemas.records import Chunk, Message, Params, Reply, Request
 from tokenyard.security.signing import Signer
 from tokenyard.streams.broker import ensure_topics
+from tokenyard.streams.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class TokenyardClient:
         fetch_max_wait_ms: int = 10,
         linger_ms: int = 2,
         signer: Signer | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.requests_topic = requests_topic
@@ -54,6 +56,7 @@ class TokenyardClient:
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._linger_ms = linger_ms
         self._signer = signer
+        self._tracing = tracing or Tracing()
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -71,6 +74,7 @@ class TokenyardClient:
             reply_partitions=settings.kafka.reply_partitions,
             fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         )
+        kw.setdefault("tracing", Tracing.from_settings(settings.tracing, role="client"))
         kw.update(overrides)
         return cls(settings.kafka.bootstrap, **kw)
 
@@ -185,8 +189,10 @@ class TokenyardClient:
         fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._waiting[request.request_id] = fut
         try:
-            await self.publish(request)
-            return await asyncio.wait_for(fut, timeout)
+            with self._tracing.span("tokenyard.request", request_id=request.request_id, tenant=request.tenant,
+                                    route=request.model):
+                await self.publish(request)
+                return await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:
             raise ReplyTimeout(
                 f"no reply to request {request.request_id} within {timeout:g}s",
@@ -230,7 +236,7 @@ class TokenyardClient:
         if self._signer is not None:
             request = self._signer.sign(request)
         await self._producer.send_and_wait(
-            self.requests_topic, dumps(request), key=request.tenant.encode()
+            self.requests_topic, dumps(request), key=request.tenant.encode(), headers=self._tracing.headers() or None
         )
 
     # -- the reply reader ----------------------------------------------------------

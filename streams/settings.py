@@ -23,6 +23,7 @@ from tokenyard.cache.config import CacheConfig
 from tokenyard.pricing.table import Price
 from tokenyard.security.config import AuthConfig
 from tokenyard.streams.observability import MetricsEndpointSettings
+from tokenyard.streams.tracing import TracingSettings
 from tokenyard.providers.config import ProviderConfig
 from tokenyard.streams.frontdoor.settings import FrontDoorSettings
 from tokenyard.providers.routing_config import BreakerConfig, RetryConfig, RouteConfig, split_target
@@ -108,6 +109,7 @@ class Settings(_Section):
     admission: AdmissionConfig = AdmissionConfig()
     auth: AuthConfig = AuthConfig()
     metrics: MetricsEndpointSettings = MetricsEndpointSettings()
+    tracing: TracingSettings = TracingSettings()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     retry: RetryConfig = RetryConfig()
