@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
@@ -37,6 +38,7 @@ from tokenyard.streams.broker import ensure_topics
 log = logging.getLogger(__name__)
 
 MARKER_KEY = b"__tokenyard_rebuild_marker__"
+PROGRESS_EVERY_S = 5.0
 
 
 class View(Protocol):
@@ -143,6 +145,8 @@ class PartitionState(Generic[V]):
         )
         await consumer.start()
         applied = 0
+        started = time.monotonic()
+        next_report = started + PROGRESS_EVERY_S
         try:
             consumer.assign([tp])
             await consumer.seek_to_beginning(tp)
@@ -160,6 +164,11 @@ class PartitionState(Generic[V]):
                     if record.key != MARKER_KEY:
                         view.apply(record.key, record.value)
                         applied += 1
+                if time.monotonic() >= next_report:  # a long rebuild says how far it got
+                    next_report += PROGRESS_EVERY_S
+                    done = 100.0 * (batch[tp][-1].offset + 1) / (marker.offset + 1) if batch.get(tp) else 0.0
+                    log.info("rebuilding %s[%d]: %d records applied, %.0f%% of the partition, %.0fs",
+                             self.topic, partition, applied, done, time.monotonic() - started)
         finally:
             await consumer.stop()
 
