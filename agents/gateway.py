@@ -36,7 +36,7 @@ from tokenyard.agents.outcome import (
 )
 from tokenyard.cache import Hit
 from tokenyard.agents.publish import Publisher
-from tokenyard.errors import DeadlineExceeded, RequestError, TokenyardError
+from tokenyard.errors import RequestError, TokenyardError
 from tokenyard.schemas.codec import dumps, salvage
 from tokenyard.security.authenticator import Authenticator
 from tokenyard.streams.observability import GatewayMetrics

@@ -11,7 +11,7 @@ from typing import Any
 from tokenyard.streams.bench.display import BenchDisplay
 from tokenyard.streams.bench.overhead import LoadOptions, rig_for, direct_phase, pipeline_phase, topic_sizes
 from tokenyard.streams.bench.results import document, fmt, overhead_row, sustained
-from tokenyard.streams.bench.rig import Rig, wait_until_serving
+from tokenyard.streams.bench.rig import wait_until_serving
 
 
 def ramp(start: float, factor: float, ceiling: float) -> list[float]:

@@ -10,7 +10,7 @@ from tokenyard.streams.bench.display import BenchDisplay
 from tokenyard.streams.bench.measure import run_phase
 from tokenyard.streams.bench.overhead import LoadOptions, rig_for, spec, topic_sizes
 from tokenyard.streams.bench.results import cpu_per_1k, document, load_fields, others_cores
-from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, wait_until_serving
+from tokenyard.streams.bench.rig import FAKE_MODEL, wait_until_serving
 from tokenyard.streams.bench.stats import difference, summarize
 from tokenyard.streams.bench.targets import direct_first_chunk, direct_http_client, pipeline_first_chunk
 

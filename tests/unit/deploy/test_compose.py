@@ -13,7 +13,6 @@ from tests.unit.deploy.deploy_checks import (
     command_problems,
     container_ports,
     dependency_problems,
-    env_setting_path,
     prometheus_targets,
     resolve_interpolation,
     setting_exists,

@@ -28,7 +28,7 @@ from tokenyard.providers.base import CallTimeouts, Completion, Delta
 from tokenyard.providers.breaker import BreakerBoard, BreakerState
 from tokenyard.providers.fallback import Runtime, Target, run_fallback
 from tokenyard.providers.routing_config import BreakerConfig, FallbackPolicy, RetryConfig
-from tokenyard.schemas.records import Message, Params, Request, Usage
+from tokenyard.schemas.records import Message, Request, Usage
 
 PRICES = load_shipped_prices()
 
