@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -287,20 +288,22 @@ async def test_the_official_openai_sdk_works_unchanged(door: FrontDoorProcess) -
     import openai
 
     client = openai.AsyncOpenAI(base_url=f"{door.url}/v1", api_key=KEY, max_retries=0, timeout=30)
+    # a number of its own per run: other tests' answers must not come back from the cache
+    tag = uuid.uuid4().int % 10**9
     try:
         completion = await client.chat.completions.create(
-            model="default", messages=[{"role": "user", "content": "hello from the sdk"}], max_tokens=20
+            model="default", messages=[{"role": "user", "content": f"sdk question {tag}"}], max_tokens=20
         )
-        assert completion.choices[0].message.content == "echo: hello from the sdk"
+        assert completion.choices[0].message.content == f"echo: sdk question {tag}"
         assert completion.usage is not None and completion.usage.prompt_tokens > 0
 
         stream = await client.chat.completions.create(
-            model="default", messages=[{"role": "user", "content": "stream from the sdk"}],
+            model="default", messages=[{"role": "user", "content": f"sdk stream {tag}"}],
             stream=True, stream_options={"include_usage": True},
         )
         pieces = [chunk async for chunk in stream]
         text = "".join(c.choices[0].delta.content or "" for c in pieces if c.choices)
-        assert text == "echo: stream from the sdk"
+        assert text == f"echo: sdk stream {tag}"
         assert pieces[-1].usage is not None
 
         models = await client.models.list()
