@@ -130,7 +130,4 @@ class AdmissionConfig(_Config):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"admission.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"invalid admission config: {problems}") from exc
+            raise ConfigError.from_validation(exc, "admission") from exc

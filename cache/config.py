@@ -65,7 +65,4 @@ class CacheConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            where = "; ".join(
-                f"cache.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"invalid cache config: {where}") from exc
+            raise ConfigError.from_validation(exc, "cache") from exc

@@ -56,10 +56,12 @@ class PriceTable(BaseModel):
 
     def with_overrides(self, overrides: Mapping[str, Price | Mapping[str, Any]]) -> PriceTable:
         """A copy whose ``overrides`` win over every shipped entry."""
-        try:
-            parsed = {key: Price.model_validate(value) for key, value in overrides.items()}
-        except ValidationError as exc:
-            raise ConfigError(f"invalid price override: {exc}") from exc
+        parsed = {}
+        for key, value in overrides.items():
+            try:
+                parsed[key] = Price.model_validate(value)
+            except ValidationError as exc:
+                raise ConfigError.from_validation(exc, f'prices."{key}"') from exc
         return self.model_copy(update={"overrides": {**self.overrides, **parsed}})
 
 

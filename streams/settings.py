@@ -146,10 +146,7 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"config key {key}: {first['msg']}{more}", key=key) from exc
+        raise ConfigError.from_validation(exc) from exc
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -74,6 +74,22 @@ class ConfigError(TokenyardError):
 
     code = "config_invalid"
 
+    @classmethod
+    def from_validation(cls, exc: Any, section: str = "") -> ConfigError:
+        """The one way a rejected config table is reported: every bad key (up to five)
+        by its full dotted path under ``section``, with what is wrong with it.
+
+        ``exc`` is a pydantic ``ValidationError`` (duck-typed: no pydantic import here).
+        """
+        errors = exc.errors(include_url=False, include_input=False)
+        keys = [".".join(filter(None, [section, *(str(p) for p in e["loc"])])) or "(top level)" for e in errors]
+        problems = [f"{key}: {e['msg']}" for key, e in zip(keys, errors, strict=True)][:_MAX_CONFIG_PROBLEMS]
+        more = f" (and {len(errors) - len(problems)} more problems)" if len(errors) > len(problems) else ""
+        return cls("config key " + "; ".join(problems) + more, key=keys[0])
+
+
+_MAX_CONFIG_PROBLEMS = 5
+
 
 # -- the event itself is wrong ----------------------------------------------------
 
