@@ -13,7 +13,9 @@ from tokenyard.streams.bench.measure import Phase, PhaseSpec, first_index_for, r
 from tokenyard.streams.bench.results import cost_table, document, latency_table, overhead_row
 from tokenyard.streams.bench.rig import FAKE_MODEL, Rig, partition_sizes, wait_until_serving
 from tokenyard.streams.bench.schedule import Arrivals
-from tokenyard.streams.bench.targets import AiohttpOpenAI, direct_http_client, openai_call, pipeline_call
+from tokenyard.streams.bench.targets import (
+    AiohttpOpenAI, Messages, direct_http_client, openai_call, pipeline_call, prompt,
+)
 
 
 class LoadOptions(BaseModel):
@@ -45,7 +47,7 @@ def spec(options: LoadOptions, rate: float) -> PhaseSpec:
 
 
 async def openai_phase(options: LoadOptions, rate: float, base_url: str, pids: dict[str, int], label: str,
-                       display: BenchDisplay, api_key: str = "bench") -> Phase:
+                       display: BenchDisplay, api_key: str = "bench", messages_for: Messages = prompt) -> Phase:
     """Offered load straight to an OpenAI-compatible endpoint (the fake, or a peer gateway)."""
     label = f"{label:<9}{rate:>6.0f}/s ({options.direct_client})"
     progress = lambda stage: display.phase(f"{label} {stage}")  # noqa: E731
@@ -53,15 +55,19 @@ async def openai_phase(options: LoadOptions, rate: float, base_url: str, pids: d
         import aiohttp
 
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as session:
-            call: Any = AiohttpOpenAI(session, base_url, FAKE_MODEL, timeout_s=options.timeout_s, api_key=api_key)
+            call: Any = AiohttpOpenAI(session, base_url, FAKE_MODEL, timeout_s=options.timeout_s, api_key=api_key,
+                                     messages_for=messages_for)
             return await run_phase(call, spec(options, rate), pids, on_progress=progress)
     async with direct_http_client() as http:
-        call = openai_call(http, base_url, FAKE_MODEL, timeout_s=options.timeout_s, api_key=api_key)
+        call = openai_call(http, base_url, FAKE_MODEL, timeout_s=options.timeout_s, api_key=api_key,
+                           messages_for=messages_for)
         return await run_phase(call, spec(options, rate), pids, on_progress=progress)
 
 
-async def direct_phase(rig: Rig, options: LoadOptions, rate: float, display: BenchDisplay) -> Phase:
-    return await openai_phase(options, rate, f"{rig.fake_url}/v1", {"fake": rig.pids()["fake"]}, "direct", display)
+async def direct_phase(rig: Rig, options: LoadOptions, rate: float, display: BenchDisplay,
+                       messages_for: Messages = prompt) -> Phase:
+    return await openai_phase(options, rate, f"{rig.fake_url}/v1", {"fake": rig.pids()["fake"]}, "direct", display,
+                              messages_for=messages_for)
 
 
 async def pipeline_phase(rig: Rig, client: Any, options: LoadOptions, rate: float, display: BenchDisplay,

@@ -40,6 +40,9 @@ _WORDS = (
 _VERBS = ("describe", "summarise", "explain", "compare", "list", "translate", "rank", "classify")
 
 
+Messages = Callable[[int], list[dict[str, str]]]
+
+
 def prompt(index: int) -> list[dict[str, str]]:
     """A distinct, reproducible prompt per index."""
     rng = random.Random(index)
@@ -64,14 +67,16 @@ def pipeline_call(
 
 
 def openai_call(
-    http: httpx.AsyncClient, base_url: str, model: str, *, timeout_s: float, api_key: str = "bench"
+    http: httpx.AsyncClient, base_url: str, model: str, *, timeout_s: float, api_key: str = "bench",
+    messages_for: Messages = prompt,
 ) -> Callable[[int], Awaitable[object]]:
-    """POST /chat/completions to an OpenAI-compatible ``base_url`` (the fake, or LiteLLM)."""
+    """POST /chat/completions to an OpenAI-compatible ``base_url`` (the fake, or LiteLLM);
+    ``messages_for(index)`` gives the conversation (distinct prompts by default)."""
     url = f"{base_url.rstrip('/')}/chat/completions"
     headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json"}
 
     async def call(index: int) -> object:
-        body = orjson.dumps({"model": model, "messages": prompt(index)})
+        body = orjson.dumps({"model": model, "messages": messages_for(index)})
         response = await http.post(url, content=body, headers=headers, timeout=timeout_s)
         if response.status_code != 200:
             raise HttpStatusError(f"{response.status_code}: {response.text[:200]}")
@@ -84,8 +89,10 @@ class AiohttpOpenAI:
     """The same POST through aiohttp: a baseline that stays flat where httpx's pool
     degrades under high concurrency, so the pipeline's share is not hidden."""
 
-    def __init__(self, session: Any, base_url: str, model: str, *, timeout_s: float, api_key: str = "bench"):
+    def __init__(self, session: Any, base_url: str, model: str, *, timeout_s: float, api_key: str = "bench",
+                 messages_for: Messages = prompt):
         self.session = session
+        self.messages_for = messages_for
         self.url = f"{base_url.rstrip('/')}/chat/completions"
         self.model = model
         self.timeout_s = timeout_s
@@ -94,7 +101,7 @@ class AiohttpOpenAI:
     async def __call__(self, index: int) -> object:
         import aiohttp
 
-        body = orjson.dumps({"model": self.model, "messages": prompt(index)})
+        body = orjson.dumps({"model": self.model, "messages": self.messages_for(index)})
         async with self.session.post(self.url, data=body, headers=self.headers,
                                      timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as response:
             raw = await response.read()

@@ -151,6 +151,40 @@ def stream(as_json: bool, out: Path | None, **kw: Any) -> None:
     run_scenario("stream", as_json, out, lambda wd, d: run_stream(options, wd, d), show_stream)
 
 
+def _hits_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--semantic-rates", default="50,200", show_default=True, callback=_rates,
+                     help="Offered rates of the semantic path (--rates is the exact path's)."),
+        click.option("--paths", type=click.Choice(["both", "exact", "semantic"]), default="both", show_default=True,
+                     help="Which hit paths to measure."),
+        click.option("--pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     default=Path("tests/data/cache_pairs_dev2.jsonl"), show_default=True,
+                     help="Labelled pairs; the 'hit' pairs' a is primed, b is asked."),
+        click.option("--exact-pool", type=click.IntRange(1, 100_000), default=256, show_default=True,
+                     help="Distinct prompts primed and then asked again verbatim."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+@bench.command()
+@load_options("200,1000,2000")
+@_hits_options
+@scenario_options
+def hits(as_json: bool, out: Path | None, semantic_rates: tuple[float, ...], paths: str, pairs: Path, exact_pool: int,
+         **kw: Any) -> None:
+    """The exact-hit and semantic-hit paths vs a direct call, after a prime phase
+    stores the prompts; the hit ratio comes from the replies' cache flags."""
+    from tokenyard.streams.bench.hits import run_hits, show_hits
+
+    semantic = semantic_rates if paths != "exact" else ()
+    if paths == "semantic":
+        kw["rates"] = ()
+    options = _load(kw)
+    run_scenario("hits", as_json, out, lambda wd, d: run_hits(
+        options, wd, d, semantic_rates=semantic, pairs_path=pairs.resolve(), exact_pool=exact_pool), show_hits)
+
+
 LITELLM_VENV = WORK_DIR / "litellm-venv"
 
 
@@ -219,9 +253,10 @@ def saturate(as_json: bool, out: Path | None, start: float, factor: float, ceili
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per scenario, one per line.")
 @click.pass_context
 def all_(ctx: click.Context, duration: float, warmup: float, as_json: bool) -> None:
-    """Every scenario in turn with its default rates: overhead, stream, peer, saturate."""
+    """Every scenario in turn with its default rates: overhead, hits, stream, peer, saturate."""
     common = {"duration": duration, "warmup": warmup, "as_json": as_json}
     ctx.invoke(overhead, rates=(50, 200, 500, 1000), **common)
+    ctx.invoke(hits, rates=(200, 1000, 2000), semantic_rates=(50, 200), **common)
     ctx.invoke(stream, rates=(20, 100, 200), **common)
     ctx.invoke(peer, rates=(50, 100, 200, 500, 1000), **common)
     ctx.invoke(saturate, as_json=as_json, duration=min(duration, 5.0), warmup=min(warmup, 2.0))
