@@ -55,6 +55,7 @@ from tokenyard.admission.quota_messages import (
 )
 from tokenyard.schemas.records import Request
 from tokenyard.streams.broker import ensure_topics
+from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 from tokenyard.streams.partition_state import MARKER_KEY, PartitionState
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,10 @@ class QuotaClient:
         fetch_max_wait_ms: int = 10,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.bootstrap = bootstrap
+        self.security = security
         self.quota_topic = quota_topic
         self.grants_topic = grants_topic
         self.send = send
@@ -206,8 +209,8 @@ class QuotaClient:
 
     async def _mark_grants(self) -> int:
         """Where to start reading: a marker written now (tansu's end offsets are wrong)."""
-        await ensure_topics(self.bootstrap, {self.grants_topic: 1})
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        await ensure_topics(self.bootstrap, {self.grants_topic: 1}, self.security)
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", **self.security.client_kwargs())
         await producer.start()
         try:
             marker = await producer.send_and_wait(self.grants_topic, uuid.uuid4().bytes, key=MARKER_KEY, partition=0)
@@ -218,7 +221,8 @@ class QuotaClient:
     async def _read_grants(self, offset: int) -> None:
         tp = TopicPartition(self.grants_topic, 0)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self.fetch_max_wait_ms
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self.fetch_max_wait_ms,
+            **self.security.client_kwargs(),
         )
         await consumer.start()
         try:

@@ -32,6 +32,7 @@ def create_app(
     return TokenyardApp(
         app_id,
         broker=f"kafka://{kafka.bootstrap}",
+        broker_credentials=kafka.security.faust_credentials(),
         fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         broker_session_timeout=kafka.session_timeout_s,
         broker_heartbeat_interval=kafka.heartbeat_interval_s,

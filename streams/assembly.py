@@ -66,6 +66,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         partitions=settings.kafka.request_partitions,
         new_view=lambda partition: CompletedRequests(),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        security=settings.kafka.security,
     )
     cache, cache_shards = build_cache_stage(settings, topics.names.cache)
     admission_states: PartitionState[TenantStates] = PartitionState(
@@ -74,6 +75,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         partitions=settings.kafka.request_partitions,
         new_view=lambda partition: TenantStates(),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        security=settings.kafka.security,
     )
 
     # Provider-account limits: quota leases (agents/quota.py); nothing runs without accounts.
@@ -86,6 +88,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
             send=faust_sender(app),
             aimd=settings.admission.aimd,
             fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+            security=settings.kafka.security,
         )
         quota_states = PartitionState(
             bootstrap=settings.kafka.bootstrap,
@@ -93,6 +96,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
             partitions=settings.kafka.request_partitions,
             new_view=lambda partition: LedgerBook(settings.admission),
             fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+            security=settings.kafka.security,
         )
         owner = QuotaOwner(
             config=settings.admission, states=quota_states, send=faust_sender(app),
@@ -168,6 +172,7 @@ def build_cache_stage(settings: Settings, topic: str) -> tuple[CacheStage | None
         new_view=lambda partition: ShardView(settings.cache, time.time),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         follow=True,  # invalidations come from `tokenyard cache invalidate`
+        security=settings.kafka.security,
     )
     # onnxruntime releases the GIL: embedding batches run beside the event loop.
     embed_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
@@ -225,7 +230,7 @@ def create_topics(settings: Settings) -> None:
     state topic with the wrong count breaks co-partitioning.
     """
     names = TopicNames.from_settings(settings.kafka)
-    asyncio.run(ensure_topics(settings.kafka.bootstrap, names.partition_counts(settings.kafka)))
+    asyncio.run(ensure_topics(settings.kafka.bootstrap, names.partition_counts(settings.kafka), settings.kafka.security))
 
 
 def run(app: faust.App, *, loglevel: str = "info") -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokenyard.errors import ConfigError
+from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 
 
 def broker_binary() -> str:
@@ -99,12 +100,12 @@ class LocalBroker:
         self.stop()
 
 
-async def ensure_topics(bootstrap: str, topics: dict[str, int]) -> None:
+async def ensure_topics(bootstrap: str, topics: dict[str, int], security: KafkaSecurity = PLAINTEXT) -> None:
     """Create ``{name: partitions}`` where missing (works on tansu and Kafka)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_kwargs())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

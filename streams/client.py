@@ -29,6 +29,7 @@ from tokenyard.schemas.codec import dumps
 from tokenyard.schemas.records import Chunk, Message, Params, Reply, Request
 from tokenyard.security.signing import Signer
 from tokenyard.streams.broker import ensure_topics
+from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 from tokenyard.streams.tracing import Tracing
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ class TokenyardClient:
         linger_ms: int = 2,
         signer: Signer | None = None,
         tracing: Tracing | None = None,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.bootstrap = bootstrap
+        self.security = security
         self.requests_topic = requests_topic
         self.reply_topic = reply_topic
         self._reply_partitions = reply_partitions
@@ -73,6 +76,7 @@ class TokenyardClient:
             reply_topic=names.replies,
             reply_partitions=settings.kafka.reply_partitions,
             fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+            security=settings.kafka.security,
         )
         kw.setdefault("tracing", Tracing.from_settings(settings.tracing, role="client"))
         kw.update(overrides)
@@ -86,9 +90,9 @@ class TokenyardClient:
         await self.close()
 
     async def start(self) -> None:
-        await ensure_topics(self.bootstrap, {self.reply_topic: self._reply_partitions})
+        await ensure_topics(self.bootstrap, {self.reply_topic: self._reply_partitions}, self.security)
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, linger_ms=self._linger_ms, acks="all"
+            bootstrap_servers=self.bootstrap, linger_ms=self._linger_ms, acks="all", **self.security.client_kwargs()
         )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
@@ -96,6 +100,7 @@ class TokenyardClient:
             enable_auto_commit=False,
             fetch_max_wait_ms=self._fetch_max_wait_ms,
             auto_offset_reset="latest",
+            **self.security.client_kwargs(),
         )
         await self._consumer.start()
         partitions = await self._reply_topic_partitions()

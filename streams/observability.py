@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tokenyard.errors import error_class
 from tokenyard.providers.breaker import BreakerSnapshot, BreakerState
+from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 from tokenyard.streams.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
@@ -327,8 +328,10 @@ class LagReader:
         group: str,
         assignment: Callable[[], Collection[tuple[str, int]]],
         highwater: Callable[[Any], int | None],
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.bootstrap = bootstrap
+        self.security = security
         self.group = group
         self.assignment = assignment
         self.highwater = highwater
@@ -342,7 +345,7 @@ class LagReader:
         if not owned:
             return {}
         if self._admin is None:
-            self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.security.client_kwargs())
             await self._admin.start()
         # Explicit partitions: tansu breaks the connection on "all partitions" OffsetFetch.
         committed = await self._admin.list_consumer_group_offsets(
@@ -402,7 +405,7 @@ def attach(
             return ()
 
     server = MetricsServer(metrics, config, before_render=refresh)
-    lag = LagReader(settings.kafka.bootstrap, app.conf.id, assignment, lambda tp: app.consumer.highwater(tp))
+    lag = LagReader(settings.kafka.bootstrap, app.conf.id, assignment, lambda tp: app.consumer.highwater(tp), settings.kafka.security)
     where = endpoint_file(settings.worker.data_dir, role, os.getpid())
 
     @app.task

@@ -34,6 +34,7 @@ from typing import Generic, Protocol, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tokenyard.streams.broker import ensure_topics
+from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ class PartitionState(Generic[V]):
         fetch_max_wait_ms: int = 10,
         follow: bool = False,
         follow_wait_ms: int = 250,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.bootstrap = bootstrap
+        self.security = security
         self.topic = topic
         self.partitions = partitions
         self.new_view = new_view
@@ -78,8 +81,8 @@ class PartitionState(Generic[V]):
         self._follower: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await ensure_topics(self.bootstrap, {self.topic: self.partitions})
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=1)
+        await ensure_topics(self.bootstrap, {self.topic: self.partitions}, self.security)
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=1, **self.security.client_kwargs())
         await self._producer.start()
 
     async def stop(self) -> None:
@@ -142,6 +145,7 @@ class PartitionState(Generic[V]):
             enable_auto_commit=False,
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **self.security.client_kwargs(),
         )
         await consumer.start()
         applied = 0
@@ -175,7 +179,8 @@ class PartitionState(Generic[V]):
     async def _follow(self) -> None:
         """Apply records written after each partition's rebuild, by anyone."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self.follow_wait_ms
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self.follow_wait_ms,
+            **self.security.client_kwargs(),
         )
         await consumer.start()
         following: dict[int, int] = {}

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from tokenyard.errors import ConfigError
 from tokenyard.admission.config import AdmissionConfig
 from tokenyard.cache.config import CacheConfig
 from tokenyard.pricing.table import Price
 from tokenyard.security.config import AuthConfig
+from tokenyard.streams.kafka_security import KafkaSecurity, PemFile, SaslMechanism, SecurityProtocol, resolve_security
 from tokenyard.streams.observability import MetricsEndpointSettings
 from tokenyard.streams.tracing import TracingSettings
 from tokenyard.providers.config import ProviderConfig
@@ -49,7 +50,28 @@ class KafkaSettings(_Section):
     session_timeout_s: float = Field(default=10.0, ge=1.0, le=300.0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0.0, le=60.0)
     producer_linger_ms: int = Field(default=5, ge=0, le=1000)
-    security_protocol: str = Field(default="PLAINTEXT", pattern=r"^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+    # TLS and SASL for every Kafka client (streams/kafka_security.py, docs/security.md).
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    # The name of the environment variable holding the SASL password, never the password.
+    sasl_password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    ssl_cafile: PemFile | None = None
+    ssl_certfile: PemFile | None = None
+    ssl_keyfile: PemFile | None = None
+    ssl_check_hostname: bool = True
+    _security: KafkaSecurity = PrivateAttr(default_factory=KafkaSecurity)
+
+    @model_validator(mode="after")
+    def _resolve_security(self, info: ValidationInfo) -> KafkaSettings:
+        # The password is read once, from the environment snapshot load_settings passes.
+        self._security = resolve_security(self, (info.context or {}).get("environ", {}))
+        return self
+
+    @property
+    def security(self) -> KafkaSecurity:
+        """What every aiokafka client and the Faust app are given to reach the broker."""
+        return self._security
 
 
 class WorkerSettings(_Section):
@@ -144,7 +166,7 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
     data = _read_toml(Path(path))
     _apply_env_overrides(data, environ)
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data, context={"environ": environ})
     except ValidationError as exc:
         raise ConfigError.from_validation(exc) from exc
 

@@ -100,6 +100,7 @@ async def _live_entries(settings: Settings) -> list[CacheEntry]:
     state = PartitionState(
         bootstrap=settings.kafka.bootstrap, topic=names.cache, partitions=settings.kafka.request_partitions,
         new_view=lambda partition: LiveEntries(now), fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        security=settings.kafka.security,
     )
     try:
         views = [await state.view(p) for p in range(settings.kafka.request_partitions)]
@@ -140,7 +141,7 @@ def invalidate(ctx: object, tenant: str | None, route: str | None, scope_id: str
 
 async def _publish_everywhere(settings: Settings, value: bytes) -> int:
     names = TopicNames.from_settings(settings.kafka)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all", **settings.kafka.security.client_kwargs())
     await producer.start()
     try:
         for partition in range(settings.kafka.request_partitions):

@@ -36,6 +36,7 @@ from tokenyard.streams.dlq import (
     parse_since,
     select,
 )
+from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 from tokenyard.streams.topics import TopicNames
 
 # More letters than this get a progress bar while they are re-published.
@@ -43,7 +44,8 @@ _PROGRESS_FROM = 20
 
 
 async def read_topic_exactly(
-    bootstrap: str, topic: str, *, fetch_max_wait_ms: int = 10, timeout_s: float = 60.0
+    bootstrap: str, topic: str, *, fetch_max_wait_ms: int = 10, timeout_s: float = 60.0,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[tuple[int, int, bytes | None]]:
     """Every record on ``topic`` up to the high watermark, as (partition, offset, value)."""
     consumer = AIOKafkaConsumer(
@@ -52,6 +54,7 @@ async def read_topic_exactly(
         fetch_max_wait_ms=fetch_max_wait_ms,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         request_timeout_ms=int(timeout_s * 1000),
+        **security.client_kwargs(),
     )
     await consumer.start()
     records: list[tuple[int, int, bytes | None]] = []
@@ -91,7 +94,8 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 async def load_letters(settings: Any) -> tuple[list[StoredLetter], list[Unreadable]]:
     topic = TopicNames.from_settings(settings.kafka).dead_letters
     raw = await read_topic_exactly(
-        settings.kafka.bootstrap, topic, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms
+        settings.kafka.bootstrap, topic, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        security=settings.kafka.security,
     )
     letters: list[StoredLetter] = []
     unreadable: list[Unreadable] = []
@@ -102,10 +106,11 @@ async def load_letters(settings: Any) -> tuple[list[StoredLetter], list[Unreadab
 
 
 async def republish(
-    bootstrap: str, letters: Sequence[StoredLetter], on_sent: Callable[[StoredLetter], None]
+    bootstrap: str, letters: Sequence[StoredLetter], on_sent: Callable[[StoredLetter], None],
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Send each letter's original key and bytes back to its source topic, in order."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **security.client_kwargs())
     await producer.start()
     try:
         # Queue everything first (batched, and in order per partition), then count acks.
@@ -244,10 +249,10 @@ def replay_command(obj: Any, offsets: tuple[int, ...], partition: int, code: str
         click.echo(f"{'would replay' if dry_run else 'replayed'} {len(chosen)} dead letter(s)")
         return
     if len(chosen) < _PROGRESS_FROM:
-        _run(republish(obj.settings.kafka.bootstrap, chosen, lambda s: None))
+        _run(republish(obj.settings.kafka.bootstrap, chosen, lambda s: None, obj.settings.kafka.security))
     else:
         with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=Console(stderr=True)) as progress:
             task = progress.add_task("replay", total=len(chosen))
-            _run(republish(obj.settings.kafka.bootstrap, chosen, lambda s: progress.advance(task)))
+            _run(republish(obj.settings.kafka.bootstrap, chosen, lambda s: progress.advance(task), obj.settings.kafka.security))
     click.echo(f"replayed {len(chosen)} dead letter(s)")

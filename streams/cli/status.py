@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenyard.streams.observability import BREAKER_VALUES, pid_alive, read_endpoints
+from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 from tokenyard.streams.topics import TopicNames
 
 BREAKER_NAMES = {value: state.value for state, value in BREAKER_VALUES.items()}
@@ -201,17 +202,20 @@ def parse_samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
 
 
 async def observe_kafka(
-    bootstrap: str, names: TopicNames, groups: Mapping[str, tuple[str, Sequence[str]]], timeout_s: float
+    bootstrap: str, names: TopicNames, groups: Mapping[str, tuple[str, Sequence[str]]], timeout_s: float,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> tuple[str | None, dict[str, int], tuple[GroupView, ...]]:
     """(error, topics, groups); ``groups`` maps a group id to (role, topics it consumes)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), **security.client_kwargs()
+    )
     probe = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10,
-        max_partition_fetch_bytes=1024, request_timeout_ms=int(timeout_s * 1000),
+        max_partition_fetch_bytes=1024, request_timeout_ms=int(timeout_s * 1000), **security.client_kwargs(),
     )
     try:
         async with asyncio.timeout(timeout_s):
@@ -291,7 +295,7 @@ async def observe(
     endpoints += [("endpoint", url) for url in metrics_urls]
     async with httpx.AsyncClient(timeout=min(timeout_s, 5.0)) as http:
         kafka, sink, door, *scrapes = await asyncio.gather(
-            observe_kafka(settings.kafka.bootstrap, names, groups, timeout_s),
+            observe_kafka(settings.kafka.bootstrap, names, groups, timeout_s, settings.kafka.security),
             probe_http(http, "usage sink", sink_url, "/", any_answer=True),
             probe_http(http, "front door", frontdoor_url, "/healthz") if frontdoor_url else _none(),
             *(scrape(http, role, url) for role, url in endpoints),
