@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
-import httpx
 
 from tokenyard.agents import deferred
 from tokenyard.agents.admission import AdmissionStage, TenantStates
@@ -29,6 +28,7 @@ from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_sender
 from tokenyard.agents.quota import LedgerBook, QuotaClient, QuotaOwner, first_target_account, register_owner
 from tokenyard.cache import MiniLMEmbedder
+from tokenyard.providers.http_client import provider_http_client
 from tokenyard.providers.router import Router
 from tokenyard.security.authenticator import Authenticator
 from tokenyard.streams import observability, query_views
@@ -46,13 +46,8 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     app = create_app(settings, app_id=settings.worker.group_id)
     topics = declare(app, settings.kafka)
     # One connection pool for every provider call of this worker.
-    # httpcore's pool costs CPU per pooled connection on every request: size it to
-    # the calls one worker can have in flight, not larger.
     in_flight = settings.worker.concurrency * 2  # the main and the deferred agent
-    http = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight),
-        timeout=None,  # each call sets its own phased timeouts
-    )
+    http = provider_http_client(max_connections=in_flight, transport=settings.worker.http_transport)
     router = Router.from_settings(settings, http=http, environ=environ)
     rules = IntakeRules(
         max_prompt_chars=settings.worker.max_prompt_chars,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
@@ -88,6 +88,9 @@ class WorkerSettings(_Section):
     # A request admission defers for longer than this goes to the deferred topic
     # instead of waiting in one of the main agent's slots.
     inline_defer_s: float = Field(default=1.0, ge=0.0, le=60.0)
+    # What moves provider calls' bytes under httpx: aiohttp (half the CPU per call)
+    # or httpx's own httpcore; see providers/http_client.py.
+    http_transport: Literal["aiohttp", "httpcore"] = "aiohttp"
 
 
 class ClickHouseSettings(_Section):

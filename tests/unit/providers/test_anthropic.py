@@ -129,8 +129,8 @@ async def test_headers_and_default_max_tokens_from_model_config():
 
 
 @pytest.fixture
-async def anthropic():
-    async with FakeProviderServer() as fake, httpx.AsyncClient() as client:
+async def anthropic(provider_http):
+    async with FakeProviderServer() as fake, provider_http as client:
         yield fake, build_provider("claude", _config(base_url=fake.anthropic_base_url), client, "sk-ant")
 
 

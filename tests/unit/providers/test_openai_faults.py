@@ -39,9 +39,8 @@ async def fake():
 
 
 @pytest.fixture
-async def client():
-    async with httpx.AsyncClient() as http:
-        yield http
+def client(provider_http):
+    return provider_http
 
 
 def _provider(base_url, client, kind="openai_compatible"):

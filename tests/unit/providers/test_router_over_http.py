@@ -39,13 +39,13 @@ async def fake():
 
 
 @pytest.fixture
-async def build(fake):
+async def build(fake, provider_http):
     sleeps: list[float] = []
 
     async def record_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    async with httpx.AsyncClient() as client:
+    async with provider_http as client:
 
         def make(routes: dict[str, list[str]], **retry) -> Router:
             providers = {
