@@ -7,7 +7,9 @@ Two paths, one table:
 * ``semantic``: paraphrases of primed prompts (the ``hit`` pairs of a labelled
   pair file) that are answered through embedding, nearest-neighbour search and
   the verifier. Only paraphrases seen to hit the original's entry at prime time
-  are used.
+  are used. Each semantic rate gets tenants of its own, primed afresh: a
+  paraphrase that misses once (the worker declines to embed when saturated) is
+  stored under its own exact key, and later rates must not inherit that.
 
 Every reply is classified (:func:`classify`): a hit on the primed entry, a hit on
 some other entry (a paraphrase that once missed is stored under its own exact key
@@ -32,8 +34,9 @@ from tokenyard.streams.bench.display import BenchDisplay
 from tokenyard.streams.bench.measure import Phase, run_phase
 from tokenyard.streams.bench.overhead import LoadOptions, direct_phase, rig_for, spec, topic_sizes
 from tokenyard.streams.bench.results import cost_table, document, fmt, latency_table, overhead_row
-from tokenyard.streams.bench.rig import TENANTS, Rig, wait_until_serving
+from tokenyard.streams.bench.rig import REQUEST_PARTITIONS, TENANTS, Rig, wait_until_serving
 from tokenyard.streams.bench.targets import prompt
+from tokenyard.streams.bench.tenants import balanced_tenants
 
 HitPath = Literal["exact", "semantic"]
 Outcome = Literal["hit", "other_hit", "miss"]
@@ -67,12 +70,17 @@ def exact_probes(count: int) -> list[Probe]:
     return probes
 
 
-def semantic_probes(pairs_path: Path) -> list[Probe]:
+def semantic_probes(pairs_path: Path, tenants: Sequence[str] = TENANTS) -> list[Probe]:
     """The ``hit`` pairs of a labelled pair file: store ``a``, ask ``b``."""
     pairs = [p for p in load_pairs(pairs_path) if p.label == "hit"]
     if not pairs:
         raise ConfigError(f"{pairs_path} has no pairs labelled 'hit'")
-    return [Probe(original=p.a, question=p.b, tenant=TENANTS[i % len(TENANTS)]) for i, p in enumerate(pairs)]
+    return [Probe(original=p.a, question=p.b, tenant=tenants[i % len(tenants)]) for i, p in enumerate(pairs)]
+
+
+def fresh_tenants(generation: int) -> tuple[str, ...]:
+    """Tenants (hence cache scopes) no earlier phase used, spread over every partition."""
+    return balanced_tenants(REQUEST_PARTITIONS, prefix=f"hits{generation}")
 
 
 def classify(reply: Reply, probe: Probe) -> Outcome:
@@ -187,37 +195,45 @@ async def _measure(rig: Rig, ask: Ask, options: LoadOptions, path: HitPath, rate
     return hits_row(path, rate, pipeline, direct, outcomes, len(probes))
 
 
+async def _prime_semantic(ask: Ask, pairs_path: Path, generation: int, display: BenchDisplay) -> tuple[list[Probe], dict[str, Any]]:
+    candidates = semantic_probes(pairs_path, fresh_tenants(generation))
+    display.say(f"priming {len(candidates)} originals of {pairs_path.name}'s hit pairs (tenants hits{generation}-*)")
+    stored, unstored = await prime(ask, candidates, concurrency=4)
+    kept, outcomes = await keep_hitting(ask, stored, concurrency=4)
+    return kept, {"pairs": len(candidates), "stored": len(stored), "never_cached": unstored,
+                  "paraphrase_check": dict(outcomes), "kept": len(kept)}
+
+
 async def run_hits(options: LoadOptions, work_dir: Path, display: BenchDisplay, *, semantic_rates: Sequence[float],
                    pairs_path: Path, exact_pool: int = 256) -> dict[str, Any]:
     if not options.with_cache:
         raise ConfigError("the hits scenario measures the cache; it cannot run with --no-cache")
-    candidates = semantic_probes(pairs_path) if semantic_rates else []
+    if semantic_rates:
+        semantic_probes(pairs_path)  # a bad pair file fails before anything starts
     rows: list[dict[str, Any]] = []
-    primed: dict[str, Any] = {}
+    primed: dict[str, Any] = {"semantic": []}
     with rig_for(options, work_dir) as rig:
         rig.start(display.say)
         async with rig.client() as client:
             took = await wait_until_serving(client, rig)
             display.say(f"pipeline answering after {took:.1f}s")
             ask = client_ask(client, options.timeout_s)
-            pools: dict[HitPath, list[Probe]] = {}
-            if options.rates:
-                display.say(f"priming {exact_pool} exact prompts")
-                pools["exact"], unstored = await prime(ask, exact_probes(exact_pool), concurrency=32)
-                primed["exact"] = {"stored": len(pools["exact"]), "never_cached": unstored}
-            if candidates:
-                display.say(f"priming {len(candidates)} originals of {pairs_path.name}'s hit pairs")
-                stored, unstored = await prime(ask, candidates, concurrency=4)
-                pools["semantic"], outcomes = await keep_hitting(ask, stored, concurrency=4)
-                primed["semantic"] = {"pairs": len(candidates), "stored": len(stored), "never_cached": unstored,
-                                      "paraphrase_check": dict(outcomes), "kept": len(pools["semantic"])}
-            display.say(f"primed: {primed}")
             plan: list[tuple[HitPath, float]] = [("exact", r) for r in options.rates]
             plan += [("semantic", r) for r in semantic_rates]
-            for path, rate in plan:
-                if not pools.get(path):
+            exact: list[Probe] = []
+            if options.rates:
+                display.say(f"priming {exact_pool} exact prompts")
+                exact, unstored = await prime(ask, exact_probes(exact_pool), concurrency=32)
+                primed["exact"] = {"stored": len(exact), "never_cached": unstored}
+            for generation, (path, rate) in enumerate(plan):
+                probes = exact
+                if path == "semantic":
+                    probes, report = await _prime_semantic(ask, pairs_path, generation, display)
+                    primed["semantic"].append({"rate": rate, **report})
+                    display.say(f"semantic pool for {rate:g}/s: {report}")
+                if not probes:
                     raise ConfigError(f"no {path} probe came back cached during priming; logs in {rig.log_dir}")
-                rows.append(await _measure(rig, ask, options, path, rate, pools[path], display))
+                rows.append(await _measure(rig, ask, options, path, rate, probes, display))
                 dead = rig.dead()
                 if dead:
                     display.say(f"[red]processes died: {', '.join(dead)}; stopping (logs in {rig.log_dir})")

@@ -117,3 +117,13 @@ def test_a_pair_file_without_hit_pairs_is_refused(tmp_path):
     path.write_text('{"id": "1", "a": "x", "b": "y", "label": "miss"}\n')
     with pytest.raises(ConfigError, match="no pairs labelled 'hit'"):
         semantic_probes(path)
+
+
+def test_each_semantic_rate_gets_tenants_no_other_phase_used():
+    from tokenyard.streams.bench.hits import fresh_tenants
+    from tokenyard.streams.bench.rig import TENANTS
+
+    first, second = set(fresh_tenants(1)), set(fresh_tenants(2))
+    assert first.isdisjoint(second) and first.isdisjoint(TENANTS)
+    pairs = Path(__file__).parents[2] / "data" / "cache_pairs_dev2.jsonl"
+    assert {p.tenant for p in semantic_probes(pairs, fresh_tenants(1))} == first
