@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import orjson
+import pyarrow as pa
 from pydantic import ValidationError
 
 from tokenyard.errors import InvalidRequest, MalformedEvent, RequestError
@@ -29,6 +30,21 @@ COLUMNS: tuple[str, ...] = (
     "cached_input_tokens", "reasoning_tokens", "cost", "cost_unknown", "cost_saved",
     "cached", "similarity", "latency_ms", "ttft_ms", "fallback_depth", "priority", "tags",
 )  # fmt: skip
+
+# The Arrow layout of the insert block, in COLUMNS order. ClickHouse converts each type
+# to the column's (strings to LowCardinality, timestamp[ms] to DateTime64(3)).
+_TEXT = pa.string()
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "ts": pa.timestamp("ms", tz="UTC"), "event_id": _TEXT, "kind": _TEXT, "request_id": _TEXT,
+    "attempt": pa.uint16(), "tenant": _TEXT, "route": _TEXT, "provider": _TEXT, "model": _TEXT,
+    "status": _TEXT, "error_code": _TEXT, "input_tokens": pa.uint64(),
+    "output_tokens": pa.uint64(), "cached_input_tokens": pa.uint64(),
+    "reasoning_tokens": pa.uint64(), "cost": pa.decimal128(18, 9), "cost_unknown": pa.bool_(),
+    "cost_saved": pa.decimal128(18, 9), "cached": pa.bool_(), "similarity": pa.float32(),
+    "latency_ms": pa.float64(), "ttft_ms": pa.float64(), "fallback_depth": pa.uint8(),
+    "priority": _TEXT, "tags": pa.map_(_TEXT, _TEXT),
+}  # fmt: skip
+_NANO = Decimal("1e-9")
 
 _MAX_COST = Decimal("999999999")  # Decimal(18, 9) holds 9 integer digits
 _MAX_TS_MS = 10_413_791_999_999  # 2299-12-31T23:59:59.999Z, the end of DateTime64
@@ -124,6 +140,28 @@ def to_columns(events: Sequence[UsageEvent]) -> dict[str, list[Any]]:
         "priority": [e.priority for e in events],
         "tags": [e.tags for e in events],
     }
+
+
+def to_arrow(events: Sequence[UsageEvent]) -> pa.Table:
+    """The same insert block as an Arrow table: built in C from the column lists.
+
+    clickhouse-connect serialises a column-oriented insert to Native in Python
+    (~4 us a row); Arrow goes to ClickHouse as one buffer it parses itself.
+    """
+    columns = to_columns(events)
+    arrays = [_arrow_array(name, columns[name]) for name in COLUMNS]
+    return pa.Table.from_arrays(arrays, names=list(COLUMNS))
+
+
+def _arrow_array(name: str, values: list[Any]) -> pa.Array:
+    arrow_type = _ARROW_TYPES[name]
+    if not pa.types.is_decimal(arrow_type):
+        return pa.array(values, type=arrow_type)
+    try:
+        return pa.array(values, type=arrow_type)
+    except pa.ArrowInvalid:
+        # More than 9 decimals: cut the rest, as a Decimal(18, 9) insert always did.
+        return pa.array([v.quantize(_NANO, rounding=ROUND_DOWN) for v in values], type=arrow_type)
 
 
 def _check_fits_table(event: UsageEvent) -> None:

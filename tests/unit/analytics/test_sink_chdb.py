@@ -63,10 +63,16 @@ class FlakyClient:
         return self._inner.query_rows(sql, parameters)
 
     def insert_columns(self, table, columns, settings=None):
+        self._insert(lambda: self._inner.insert_columns(table, columns, settings))
+
+    def insert_arrow(self, table, block, settings=None):
+        self._insert(lambda: self._inner.insert_arrow(table, block, settings))
+
+    def _insert(self, insert):
         step = self._schedule.pop(0) if self._schedule else "ok"
         if step == "fail":
             raise SinkUnavailable("injected: clickhouse unreachable")
-        self._inner.insert_columns(table, columns, settings)
+        insert()
         if step == "lose_ack":
             raise SinkUnavailable("injected: inserted, but the reply was lost")
 
