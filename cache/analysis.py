@@ -19,9 +19,9 @@ from tokenyard.cache.lexicon import (
     DIRECTION_WORDS,
     FILLER,
     FILLER_PHRASES,
+    IRREGULAR_VERBS,
     LANGUAGES,
     NEGATIONS,
-    NUMBER_WORDS,
     PHRASES,
     ROMAN_NUMERALS,
     SYMBOLS,
@@ -29,15 +29,24 @@ from tokenyard.cache.lexicon import (
     TIME_UNITS,
     UNITS,
 )
+from tokenyard.cache.numbers import NUMBER as _NUMBER
+from tokenyard.cache.numbers import merge_number_words, ordinals_as_numbers
 
 _QUOTE = re.compile(r"(?<![\w'])'([^']+)'(?![\w])|\"([^\"]+)\"|“([^”]+)”")
-_ROMAN_AFTER_NAME = re.compile(r"(?<=[A-Z][a-z]{2} )(VII|VI|IV|V|III|II|I)\b")
+# "World War I", but not "Can I" or "Did I" at the start of a question.
+_ROMAN_AFTER_NAME = re.compile(
+    r"(?<=[A-Z][a-z]{2} )(?<!\b(?:Can|Did|May|Was|Had|Has|How|Why|Who|Are|And|But|Now|Let) )(VII|VI|IV|V|III|II|I)\b"
+)
 _CAPITALISED = re.compile(r"[A-Za-z][\w+#-]*")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._][a-z0-9]+)*|%")
 # "List the planets" asks what "What are the planets" asks; only at the very start,
 # where the word can only be the imperative (elsewhere "list" is a data structure).
 _LEADING_REQUEST_VERB = re.compile(r"^\s*(?:list|name|show|give me|tell me)\b")
-_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+# "dairy-free" asks what "without dairy" asks.
+_FREE_OF = re.compile(r"\b([a-z]+)-free\b")
+_ONE_HYPHEN = re.compile(r"\bone-(?=[a-z])")
+# "US" in capitals is the country; lower-cased it would be the pronoun.
+_US = re.compile(r"\bUS\b(?!\s+[Dd]ollars?)")
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
     (re.compile(r"\bwon't\b"), "will not"),
@@ -55,7 +64,8 @@ _PHRASES = tuple((_word_pattern(k), f" {v} ") for k, v in sorted(PHRASES.items()
 
 
 _STEM_EXCEPTIONS = {"does": "do", "goes": "go", "has": "has", "was": "was", "this": "this", "news": "news", "wrote": "write", "written": "write", "made": "make", "ran": "run", "spoken": "speak",
-    "inventor": "invent", "discoverer": "discover", "creator": "create", "founder": "found"}
+    "inventor": "invent", "discoverer": "discover", "creator": "create", "founder": "found",
+    **IRREGULAR_VERBS}
 
 
 def stem(word: str) -> str:
@@ -71,6 +81,8 @@ def stem(word: str) -> str:
         return word[:-2]
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
+    if word.endswith(("tion", "sion")) and len(word) >= 8:
+        return word[:-3]  # "invention"/"invented", "dehydration"/"dehydrated" meet at invent, dehydrat
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
@@ -121,6 +133,7 @@ class Analysis:
     number_units: frozenset[tuple[str, str]]
     negations: int
     negated: tuple[str, ...]  # the first content word after each negation, sorted
+    negation_scopes: tuple[tuple[str, ...], ...]  # a few content words after each negation
     quotes: tuple[str, ...]
     directions: frozenset[tuple[str, str]]  # (source, target) around to/into/from/in
     names: frozenset[str]  # canonical tokens written with a capital mid-sentence, or code-like
@@ -153,21 +166,19 @@ def _names(text: str) -> set[str]:
     return names
 
 
-def _merge_number_words(tokens: list[str]) -> list[str]:
-    out: list[str] = []
-    for token in tokens:
-        value = NUMBER_WORDS.get(token)
-        if value is None:
-            out.append(token)
-            continue
-        previous = out[-1] if out and _NUMBER.match(out[-1]) else None
-        if previous is not None and value in (100, 1000, 1_000_000, 1_000_000_000):
-            out[-1] = str(int(float(previous) * value))
-        elif previous is not None and value < 10 and float(previous) % 10 == 0 and float(previous) >= 20:
-            out[-1] = str(int(float(previous)) + value)
-        else:
-            out.append(str(value))
-    return out
+def _negation_scopes(tokens: tuple[str, ...], content: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The next few content words after each negation, in order of appearance.
+
+    "Why isn't my car starting" and "Why is my car not starting" negate the same thing
+    although the first word after the negation differs; the verifier accepts a pair of
+    negations when one's first word lies in the other's scope.
+    """
+    kept = set(content)
+    scopes = []
+    for i, token in enumerate(tokens):
+        if token in NEGATIONS_C:
+            scopes.append(tuple([t for t in tokens[i + 1 :] if t in kept][:3]) or ("$",))
+    return tuple(scopes)
 
 
 def _negated(tokens: tuple[str, ...], content: tuple[str, ...]) -> list[str]:
@@ -191,6 +202,7 @@ def analyse(text: str) -> Analysis:
 
     text = _QUOTE.sub(_hold_quote, text)
     text = _ROMAN_AFTER_NAME.sub(lambda m: str(ROMAN_NUMERALS[m.group(1).lower()]), text)
+    text = _US.sub("USA", text)
     names = _names(text)
 
     low = text.lower()
@@ -204,8 +216,10 @@ def analyse(text: str) -> Analysis:
     for pattern, replacement in _PHRASES:
         low = pattern.sub(replacement, low)
     low = re.sub(r"(\d),(\d{3})\b", r"\1\2", low)
+    low = _FREE_OF.sub(r"without \1", low)
+    low = _ONE_HYPHEN.sub("1 ", low)  # "a one-word answer" counts; a lone "one" is an article
 
-    raw = _merge_number_words(_TOKEN.findall(low))
+    raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))
     tokens = tuple(t if _NUMBER.match(t) else canonical(t) for t in raw)
     content = tuple(t for t in tokens if t not in FILLER_C and t not in NEGATIONS_C and t not in DIRECTION_C)
     numbers = tuple(t for t in tokens if _NUMBER.match(t))
@@ -246,6 +260,7 @@ def analyse(text: str) -> Analysis:
         number_units=frozenset(number_units),
         negations=sum(1 for t in tokens if t in NEGATIONS_C),
         negated=tuple(sorted(_negated(tokens, content))),
+        negation_scopes=_negation_scopes(tokens, content),
         quotes=tuple(sorted(quotes)),
         directions=frozenset(directions),
         names=frozenset(names) - FILLER_C,

@@ -53,6 +53,11 @@ FILLER_PHRASES = (
     "do you know",
     "in simple terms",
     "in a way a beginner can understand",
+    # Politeness frames with a negation that negates nothing asked ("it's" and
+    # "don't" arrive here already expanded).
+    "if it not too much trouble",
+    "if it is not too much trouble",
+    "if you do not mind",
 )
 
 NEGATIONS = frozenset(
@@ -80,6 +85,10 @@ ANTONYMS = (
     ("lock", "unlock"), ("connect", "disconnect"),
     ("why", "how"), ("when", "where"), ("who", "where"),
     ("hard", "soft"), ("wet", "dry"), ("heavy", "light"), ("boil", "freeze"), ("boiling", "freezing"),
+    ("up", "down"), ("rise", "fall"), ("plus", "minus"), ("add", "subtract"), ("multiply", "divide"),
+    ("upgrade", "downgrade"), ("upper", "lower"), ("uppercase", "lowercase"), ("inside", "outside"),
+    ("forward", "backward"), ("encode", "decode"), ("arrive", "depart"), ("arrival", "departure"),
+    ("sunrise", "sunset"), ("mean", "median"),
 )
 
 # Words (after stemming) that name the same thing; each maps to its group's first word.
@@ -88,12 +97,13 @@ SYNONYM_GROUPS = (
     ("tallest", "highest"), ("fast", "quick", "rapid"), ("fastest", "quickest"),
     ("ocean", "sea"), ("refrigerator", "fridge"), ("bicycle", "bike"),
     ("dictionary", "dict"), ("integer", "int"), ("string", "str"),
-    ("write", "compose", "draft", "author", "writer"), ("create", "make", "build", "generate"),
+    ("write", "compose", "draft", "author", "writer"), ("create", "make", "build", "generate", "construct"),
     ("remove", "delete", "erase", "rid", "drop"), ("revert", "undo"), ("reduce", "lower", "decrease"),
     ("increase", "raise", "boost"), ("novel", "book"),
     ("symptom", "sign"), ("plot", "story", "storyline"), ("improve", "better"), ("last", "final"),
     ("element", "item"), ("program", "application", "app"), ("difference", "differ", "different"), ("begin", "start"), ("finish", "end"), ("author", "writer"),
-    ("combine", "merge"), ("repair", "fix"), ("picture", "image", "photo"),
+    ("combine", "merge"), ("repair", "fix", "correct"), ("picture", "image", "photo"),
+    ("change", "update", "modify"), ("typical", "normal"), ("fly", "flight"),
     ("film", "movie"), ("car", "automobile"), ("kid", "child", "children"),
     ("summary", "summarize", "summarise", "overview"), ("calculate", "compute"),
     ("stop", "halt"), ("terminate", "kill"), ("number", "count"), ("cost", "price"),
@@ -124,9 +134,24 @@ PHRASES = MappingProxyType(
         "how tall": "height", "how far": "distance", "how heavy": "weight", "how deep": "depth",
         "how many people live in": "population of", "how many people are in": "population of",
         "a.m.": "am", "p.m.": "pm", "c++": "cpp", "c#": "csharp", "f#": "fsharp", ".net": "dotnet",
+        # One spelling per unit, so "8 km" meets "8 kilometers" and "in °F" meets "in degrees Fahrenheit".
+        "km": "kilometer", "kms": "kilometer", "kilometres": "kilometer", "kilometre": "kilometer",
+        "cm": "centimeter", "mm": "millimeter", "kg": "kilogram", "kgs": "kilogram",
+        "lb": "pound", "lbs": "pound", "oz": "ounce", "ml": "milliliter", "millilitres": "milliliter",
+        "millilitre": "milliliter", "litres": "liter", "litre": "liter", "metres": "meter", "metre": "meter",
+        "degrees fahrenheit": "fahrenheit", "degree fahrenheit": "fahrenheit",
+        "degrees celsius": "celsius", "degree celsius": "celsius", "degrees centigrade": "celsius",
+        "centigrade": "celsius", "miles per hour": "mph", "kilometers per hour": "kph", "km/h": "kph",
+        # The United States under one token ("us" alone is a pronoun and a filler word).
+        "united states of america": "usa", "united states": "usa", "u.s.a.": "usa", "u.s.": "usa",
+        "american": "usa", "americans": "usa", "united kingdom": "uk",
+        "js": "javascript", "node.js": "node", "nodejs": "node", "heart rate": "pulse",
     }
 )
-SYMBOLS = MappingProxyType({"$": " usd ", "€": " eur ", "£": " gbp ", "¥": " jpy ", "%": " % "})
+SYMBOLS = MappingProxyType(
+    {"$": " usd ", "€": " eur ", "£": " gbp ", "¥": " jpy ", "%": " % ",
+     "°f": " fahrenheit ", "°c": " celsius ", "°": " degree "}
+)
 
 CURRENCIES = frozenset("usd eur gbp jpy chf cad aud cny inr btc bitcoin ethereum".split())
 UNITS = frozenset(
@@ -148,4 +173,51 @@ LANGUAGES = frozenset(
 )
 # Words that mean the answer depends on a direction between two things.
 DIRECTION_WORDS = frozenset("to into from in".split())
+# Ordinals name a position, which changes the answer ("the second largest desert"); they
+# become numbers, so "Second World War" meets "World War II" and "16th" meets "sixteenth".
+# "first" stays a word: it pairs with "last".
+ORDINALS = MappingProxyType(
+    {
+        "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+        "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+        "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
+        "twentieth": 20, "thirtieth": 30, "fortieth": 40, "fiftieth": 50, "hundredth": 100,
+    }
+)
+# Before these, "second" is the ordinal, not the unit of time ("the second largest").
+ORDINAL_DETERMINERS = frozenset("the a its his her their my our your".split())
+# Irregular past forms, so "when did the wall fall" meets "when the wall fell". Forms that
+# are also other words ("left", "found", "saw", "won", "lay") are left out on purpose.
+IRREGULAR_VERBS = MappingProxyType(
+    {
+        "fell": "fall", "fallen": "fall", "built": "build", "went": "go", "gone": "go", "came": "come",
+        "took": "take", "taken": "take", "gave": "give", "given": "give", "got": "get", "gotten": "get",
+        "began": "begin", "begun": "begin", "ate": "eat", "eaten": "eat", "drank": "drink",
+        "bought": "buy", "sold": "sell", "sank": "sink", "sunk": "sink", "lost": "lose", "paid": "pay",
+        "sent": "send", "spent": "spend", "taught": "teach", "thought": "think", "told": "tell",
+        "rose": "rise", "risen": "rise", "grew": "grow", "grown": "grow", "drew": "draw", "drawn": "draw",
+        "flew": "fly", "flown": "fly", "knew": "know", "known": "know", "froze": "freeze",
+        "frozen": "freeze", "chose": "choose", "chosen": "choose", "broke": "break", "broken": "break",
+        "led": "lead", "held": "hold", "fought": "fight", "caught": "catch", "brought": "bring",
+        "became": "become", "sang": "sing", "sung": "sing", "swam": "swim", "threw": "throw",
+        "thrown": "throw", "wore": "wear", "worn": "wear", "stole": "steal", "stolen": "steal",
+        "spoke": "speak", "forgot": "forget", "forgotten": "forget", "hid": "hide", "hidden": "hide",
+    }
+)
+# Verbs that name a task done to a text; one side asking for a task the other does not is
+# a different request ("Explain this code" vs "Optimize this code"), even where the other
+# side's verb is a filler word. "translate" is not one: a translation names its language,
+# and "What is 'x' in Japanese?" asks for one without the verb.
+TASK_VERBS = frozenset(
+    """
+    summarize summarise optimize optimise refactor debug proofread paraphrase rewrite
+    classify extract analyze analyse critique simplify shorten expand tokenize minify
+    """.split()
+)
+# Words between two swapped arguments that make the swap harmless ("London and Tokyo").
+SYMMETRIC_CONNECTORS = frozenset("and or vs versus between & with".split())
+# Nouns that stand for "whoever/whatever": a specific noun in their place narrows the
+# question ("the richest person" vs "the richest woman").
+PLACEHOLDER_NOUNS = frozenset("person people someone somebody thing things one ones".split())
+
 ROMAN_NUMERALS = MappingProxyType({"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7})

@@ -15,13 +15,28 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from tokenyard.cache.analysis import CURRENCIES_C, LANGUAGES_C, UNITS_C, Analysis, analyse, canonical
-from tokenyard.cache.lexicon import ANTONYMS
+from tokenyard.cache.analysis import (
+    CURRENCIES_C,
+    DIRECTION_C,
+    FILLER_C,
+    LANGUAGES_C,
+    NEGATIONS_C,
+    UNITS_C,
+    Analysis,
+    analyse,
+    canonical,
+)
+from tokenyard.cache.lexicon import ANTONYMS, PLACEHOLDER_NOUNS, SYMMETRIC_CONNECTORS, TASK_VERBS
+from tokenyard.cache.reconcile import reconcile
 
 #: Words only one side has, at most, for a pass.
 MAX_EXTRA_WORDS = 2
 
 _ANTONYM_PAIRS = tuple({(canonical(a), canonical(b)) for a, b in ANTONYMS if canonical(a) != canonical(b)})
+_TASK_VERBS_C = frozenset(canonical(w) for w in TASK_VERBS)
+_SYMMETRIC_C = frozenset(canonical(w) for w in SYMMETRIC_CONNECTORS)
+_PLACEHOLDERS_C = frozenset(canonical(w) for w in PLACEHOLDER_NOUNS)
+_FUNCTION_WORDS = FILLER_C | NEGATIONS_C
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +52,8 @@ PASS = Verdict(True, "match")
 def verify(query: str | Analysis, candidate: str | Analysis, *, max_extra_words: int = MAX_EXTRA_WORDS) -> Verdict:
     q = query if isinstance(query, Analysis) else analyse(query)
     c = candidate if isinstance(candidate, Analysis) else analyse(candidate)
-    for check in (_quotes, _numbers, _negation, _antonyms, _direction):
+    q, c = reconcile(q, c)
+    for check in (_quotes, _numbers, _negation, _antonyms, _direction, _order):
         verdict = check(q, c)
         if not verdict.ok:
             return verdict
@@ -61,8 +77,9 @@ def _numbers(q: Analysis, c: Analysis) -> Verdict:
 def _negation(q: Analysis, c: Analysis) -> Verdict:
     if q.negations != c.negations:
         return Verdict(False, "negation", f"{q.negations} vs {c.negations}")
-    if q.negated != c.negated:
-        return Verdict(False, "negation", f"not {list(q.negated)} vs not {list(c.negated)}")
+    for q_scope, c_scope in zip(q.negation_scopes, c.negation_scopes, strict=True):
+        if q_scope[0] not in c_scope and c_scope[0] not in q_scope:
+            return Verdict(False, "negation", f"not {list(q_scope)} vs not {list(c_scope)}")
     return PASS
 
 
@@ -82,6 +99,37 @@ def _direction(q: Analysis, c: Analysis) -> Verdict:
     return PASS
 
 
+def _order(q: Analysis, c: Analysis) -> Verdict:
+    """Same frame, arguments swapped: "Did Google acquire YouTube?" vs "Did YouTube acquire Google?".
+
+    Two words that each side has once appear in opposite orders, and the words between
+    them (content and direction words) are the same non-empty frame on both sides. An
+    empty or symmetric frame ("London and Tokyo") and a moved phrase ("In Python, how do
+    I ..." / "How do I ... in Python?") change the frame, so they pass.
+    """
+    once = [w for w in q.content if q.content.count(w) == 1 and c.content.count(w) == 1]
+    for i, x in enumerate(once):
+        for y in once[i + 1 :]:
+            q_frame = _frame(q.tokens, x, y)
+            c_frame = _frame(c.tokens, y, x)
+            if q_frame and q_frame == c_frame:
+                return Verdict(False, "order", f"{x} .. {y} vs {y} .. {x}")
+    return PASS
+
+
+def _frame(tokens: tuple[str, ...], first: str, second: str) -> tuple[str, ...] | None:
+    """Content and direction words between ``first`` and a later ``second``; None if not in that order."""
+    if first not in tokens or second not in tokens:
+        return None
+    start, end = tokens.index(first), tokens.index(second)
+    if start > end:
+        return None
+    return tuple(
+        t for t in tokens[start + 1 : end]
+        if t not in _SYMMETRIC_C and (t in DIRECTION_C or t not in _FUNCTION_WORDS)
+    )
+
+
 def _typed(word: str, side: Analysis) -> bool:
     """Words that name what the answer is about: never dropped or added silently."""
     return (
@@ -90,6 +138,7 @@ def _typed(word: str, side: Analysis) -> bool:
         or word in UNITS_C
         or word in CURRENCIES_C
         or word in side.quotes
+        or word in _TASK_VERBS_C
     )
 
 
@@ -142,13 +191,27 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
                 before != "^"
                 and after != "$"
                 and (before, after) in other_slots
-                and _adjacent(side.tokens, run[-1], after)
+                and (
+                    _adjacent(side.tokens, run[-1], after)
+                    or len(run) >= 2
+                    or _between(other.tokens, before, after) & _PLACEHOLDERS_C
+                )
             ):
-                # Words added where the other side has nothing: a qualifier ("vegan pancakes").
+                # Words added where the other side has nothing: a qualifier ("vegan pancakes",
+                # "a screenshot of a single window on a Mac"), or a specific noun where the
+                # other side has a placeholder ("the richest woman" vs "the richest person").
                 return Verdict(False, "qualifier", " ".join(run))
     if len(q_only) + len(c_only) > max_extra_words:
         return Verdict(False, "extra_words", f"{sorted(q_only)} vs {sorted(c_only)}")
     return PASS
+
+
+def _between(tokens: tuple[str, ...], before: str, after: str) -> set[str]:
+    if before not in tokens:
+        return set()
+    start = tokens.index(before)
+    end = next((j for j in range(start + 1, len(tokens)) if tokens[j] == after), start)
+    return set(tokens[start + 1 : end])
 
 
 def _adjacent(tokens: tuple[str, ...], first: str, second: str) -> bool:

@@ -45,6 +45,22 @@ NEAR_MISSES = [
     ("Give me a recipe for pancakes.", "Give me a recipe for vegan pancakes.", "qualifier"),
     ("How do I list all files in a directory?", "How do I list all hidden files in a directory?", "qualifier"),
     ("How do I reverse a list?", "How do I reverse a list in Python?", "unmatched_name"),
+    # same frame, arguments swapped
+    ("Did Microsoft buy GitHub?", "Did GitHub buy Microsoft?", "order"),
+    ("Did France beat Croatia in the 2018 final?", "Did Croatia beat France in the 2018 final?", "order"),
+    ("How do I rewrite a Ruby gem in Rust?", "How do I rewrite a Rust gem in Ruby?", "order"),
+    # ordinals are numbers
+    ("What is the highest mountain in Europe?", "What is the third highest mountain in Europe?", "numbers"),
+    ("Who was the 3rd king of Spain?", "Who was the fourth king of Spain?", "numbers"),
+    # particles and other antonyms
+    ("When did the stock market go up?", "When did the stock market go down?", "antonym"),
+    ("What is 8 plus 3?", "What is 8 minus 3?", "antonym"),
+    # a task verb one side has, a placeholder noun replaced, a two-word qualifier
+    ("Explain this paragraph: the sky is blue.", "Simplify this paragraph: the sky is blue.", "unmatched_name"),
+    ("Who is the oldest person alive?", "Who is the oldest man alive?", "qualifier"),
+    ("How do I print a page in Chrome?", "How do I print a single selected page in Chrome?", "qualifier"),
+    # "one" in a compound still counts
+    ("Give me a one-sentence summary of Dune.", "Give me a summary of Dune.", "numbers"),
 ]
 
 PARAPHRASES = [
@@ -56,6 +72,23 @@ PARAPHRASES = [
     ("Who wrote Hamlet?", "Who is the author of Hamlet?"),
     ("What's 12 times 12?", "What is 12 multiplied by 12?"),
     ("What is the population of Canada?", "How many people live in Canada?"),
+    # unit spellings, ordinals, the article "one", "-free"
+    ("How many pounds is 3 kg?", "How many lbs is 3 kilograms?"),
+    ("What is 40 °C in Fahrenheit?", "What is 40 degrees Celsius in degrees Fahrenheit?"),
+    ("Who was the 2nd emperor of Rome?", "Who was the second emperor of Rome?"),
+    ("Describe Mars in one paragraph.", "Describe Mars in a paragraph."),
+    ("Suggest a gluten-free dessert.", "Suggest a dessert without gluten."),
+    # acronyms spelt out, "US" as a country, swapped letters, irregular verbs
+    ("What does the CPU do?", "What does the central processing unit do?"),
+    ("What is the tallest building in the US?", "What is the tallest building in the United States?"),
+    ("How do I install Pyhton on Windows?", "How do I install Python on Windows?"),
+    ("When did the Soviet Union fall?", "When was it that the Soviet Union fell?"),
+    # negation placed before or after the subject, politeness with a "not"
+    ("Why doesn't my printer connect?", "Why does my printer not connect?"),
+    ("If it's not too much trouble, what is a prime number?", "What is a prime number?"),
+    # symmetric frame and a moved phrase keep a swap harmless
+    ("What is the time difference between Paris and Chicago?", "What is the time difference between Chicago and Paris?"),
+    ("In Python, how do I connect to Redis?", "How do I connect to Redis in Python?"),
 ]
 
 

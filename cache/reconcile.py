@@ -1,0 +1,61 @@
+"""Before comparing words, meet two spellings of the same word halfway.
+
+Two kinds only, both cheap and rarely a different word: an acronym on one side spelt
+out on the other ("GDP" / "gross domestic product"), and two adjacent letters swapped
+("Pyhton", "captial"). Other typos (a dropped or changed letter) are left alone on
+purpose: "desert"/"dessert", "roast"/"toast", "hotel"/"motel" are one edit apart too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tokenyard.cache.analysis import Analysis
+
+#: Shortest word a swap of two letters is accepted in ("form"/"from" is too short).
+MIN_SWAP_LENGTH = 5
+
+
+def reconcile(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
+    """``q`` and ``c`` with one side's spelling replaced by the other's where they match."""
+    q, c = _expand_acronyms(q, c)
+    c, q = _expand_acronyms(c, q)
+    return _swapped_letters(q, c)
+
+
+def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysis]:
+    """Replace a run of ``long``'s one-sided words whose initials spell an acronym of ``short``."""
+    only_long = set(long.content) - set(short.content)
+    for word in set(short.content) - set(long.content):
+        if not (2 <= len(word) <= 5 and word.isalpha() and word in short.names):
+            continue
+        words = long.content
+        for start in range(len(words) - len(word) + 1):
+            run = words[start : start + len(word)]
+            if all(w in only_long for w in run) and "".join(w[0] for w in run) == word:
+                content = (*words[:start], word, *words[start + len(word) :])
+                long = replace(long, content=content, names=long.names | {word})
+                break
+    return short, long
+
+
+def _is_swap(a: str, b: str) -> bool:
+    if len(a) != len(b) or len(a) < MIN_SWAP_LENGTH or not (a.isalpha() and b.isalpha()):
+        return False
+    diffs = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+
+
+def _swapped_letters(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
+    q_only = set(q.content) - set(c.content)
+    c_only = set(c.content) - set(q.content)
+    spelling = {}
+    for word in c_only:
+        match = next((w for w in q_only if _is_swap(w, word)), None)
+        if match is not None:
+            spelling[word] = match
+    if not spelling:
+        return q, c
+    content = tuple(spelling.get(w, w) for w in c.content)
+    names = frozenset(spelling.get(w, w) for w in c.names)
+    return q, replace(c, content=content, names=names)
