@@ -1,5 +1,6 @@
 -- answers: Per route, how often did the cache answer and how much did it save?
---   Reads the cache_hourly rollup (exact for rows written through the sink; see README).
+--   Reads the usage_hourly rollup, request rows (exact for rows written through the
+--   sink; see README).
 --   hit_rate = cache hits / requests; savings are what the provider would have billed.
 -- param since DateTime64(3, 'UTC'): start of the window, inclusive (whole hours)
 -- param until DateTime64(3, 'UTC'): end of the window, exclusive
@@ -16,13 +17,14 @@ FROM
 (
     SELECT
         route,
-        sum(requests) AS requests,
+        sum(rows) AS requests,
         sum(hits) AS cache_hits,
         sum(cost_saved) AS cost_saved_usd,
         sum(similarity_sum) AS similarity_sum,
         sum(similarity_rows) AS similarity_rows
-    FROM cache_hourly
-    WHERE hour >= toStartOfHour({since:DateTime64(3, 'UTC')})
+    FROM usage_hourly
+    WHERE kind = 'request'
+      AND hour >= toStartOfHour({since:DateTime64(3, 'UTC')})
       AND hour < {until:DateTime64(3, 'UTC')}
       AND ({tenant:String} = '' OR tenant = {tenant:String})
     GROUP BY route

@@ -1,17 +1,18 @@
 -- answers: How did spend and tokens move hour by hour?
---   Reads the cost_hourly rollup (exact for rows written through the sink; see README).
---   Hours are whole: an hour is included when it starts inside the window.
+--   Reads the usage_hourly rollup, attempt rows (exact for rows written through the
+--   sink; see README). Hours are whole: an hour is included when it starts inside the window.
 -- param since DateTime64(3, 'UTC'): start of the window, inclusive
 -- param until DateTime64(3, 'UTC'): end of the window, exclusive
 -- param tenant String = '': only this tenant; empty for every tenant
 SELECT
     hour AS bucket,
     sum(cost) AS cost_usd,
-    sum(attempts) AS attempts,
+    sum(rows) AS attempts,
     sum(input_tokens) AS input_tokens,
     sum(output_tokens) AS output_tokens
-FROM cost_hourly
-WHERE hour >= toStartOfHour({since:DateTime64(3, 'UTC')}) AND hour < {until:DateTime64(3, 'UTC')}
+FROM usage_hourly
+WHERE kind = 'attempt'
+  AND hour >= toStartOfHour({since:DateTime64(3, 'UTC')}) AND hour < {until:DateTime64(3, 'UTC')}
   AND ({tenant:String} = '' OR tenant = {tenant:String})
 GROUP BY bucket
 ORDER BY bucket

@@ -1,5 +1,5 @@
 -- answers: Per route, what share of requests failed, fell back, and of attempts failed?
---   Reads the outcomes_hourly rollup (exact for rows written through the sink; see README).
+--   Reads the usage_hourly rollup (exact for rows written through the sink; see README).
 --   error_rate: request rows with status != 'ok' / request rows;
 --   fallback_rate: request rows served past the first target / request rows;
 --   attempt_error_rate: attempt rows with status != 'ok' / attempt rows.
@@ -17,7 +17,7 @@ SELECT
     sumIf(rows, kind = 'attempt' AND status != 'ok') AS failed_attempts,
     round(if(attempts = 0, 0, failed_attempts / attempts), 4) AS attempt_error_rate,
     topKWeightedIf(3)(error_code, rows, status != 'ok' AND error_code != '') AS top_error_codes
-FROM outcomes_hourly
+FROM usage_hourly
 WHERE hour >= toStartOfHour({since:DateTime64(3, 'UTC')}) AND hour < {until:DateTime64(3, 'UTC')}
   AND ({tenant:String} = '' OR tenant = {tenant:String})
 GROUP BY route

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tokenyard.analytics.client import DisabledClient, open_client
-from tokenyard.analytics.migrate import migrate
+from tokenyard.analytics.migrate import load_migrations, migrate
 from tokenyard.analytics.sink import UsageWriter
 from tokenyard.errors import ConfigError, SinkUnavailable
 from tokenyard.streams.cli.analytics import analytics
@@ -41,7 +41,9 @@ def test_migrate_command_reports_progress_then_nothing_to_do(chdb_dir):
     args = ["migrate", "--dsn", target, "--database", "t_cli_migrate"]
     first = runner.invoke(analytics, args)
     assert first.exit_code == 0, first.output
-    assert "[1/5] applying 001_usage_events" in first.output
+    total = len(load_migrations())
+    assert f"[1/{total}] applying 001_usage_events" in first.output
+    assert f"[{total}/{total}] applying" in first.output
     again = runner.invoke(analytics, args)
     assert again.exit_code == 0 and "schema is current" in again.output
 

@@ -20,7 +20,6 @@ from tokenyard.analytics.sink import (
 from tokenyard.errors import SinkUnavailable
 
 WINDOW = {"since": "2026-09-01T00:00:00Z", "until": "2026-10-01T00:00:00Z"}
-ROLLUPS = ("cost_hourly", "cost_daily", "cache_hourly", "outcomes_hourly")
 
 
 def windowed_queries():
@@ -34,18 +33,16 @@ def every_query(client):
 
 
 def rollup_totals(client):
-    totals = {
-        table: client.query_rows(
-            f"SELECT sum(cost) AS cost, count() > 0 AS any FROM {table}"
-            if table != "cache_hourly"
-            else "SELECT sum(cost_saved) AS cost, sum(hits) AS hits FROM cache_hourly"
-        )
-        for table in ROLLUPS
+    return {
+        "usage_hourly": client.query_rows(
+            "SELECT kind, sum(rows) AS rows, sum(cost) AS cost, sum(hits) AS hits,"
+            " sum(cost_saved) AS saved, sum(fallback_rows) AS fallbacks"
+            " FROM usage_hourly GROUP BY kind ORDER BY kind"
+        ),
+        "latency_minutely": client.query_rows(
+            "SELECT countMerge(attempts) AS n FROM latency_minutely"
+        ),
     }
-    totals["latency_minutely"] = client.query_rows(
-        "SELECT countMerge(attempts) AS n FROM latency_minutely"
-    )
-    return totals
 
 
 class FlakyClient:
