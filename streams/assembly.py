@@ -25,7 +25,7 @@ from tokenyard.agents.deferred import deferrer
 from tokenyard.agents.gateway import Gateway, register
 from tokenyard.agents.lookup import CacheStage, EmbeddingBatcher, ShardView
 from tokenyard.agents.intake import IntakeRules
-from tokenyard.agents.publish import Publisher, faust_sender
+from tokenyard.agents.publish import Publisher, faust_partition_sender, faust_sender
 from tokenyard.agents.quota import LedgerBook, QuotaClient, QuotaOwner, first_target_account, register_owner
 from tokenyard.cache import MiniLMEmbedder
 from tokenyard.providers.http_client import provider_http_client
@@ -36,7 +36,7 @@ from tokenyard.streams.app import TokenyardApp, create_app
 from tokenyard.streams.metrics import Metrics
 from tokenyard.streams.observability import GatewayMetrics
 from tokenyard.streams.tracing import Tracing
-from tokenyard.streams.partition_state import PartitionState
+from tokenyard.streams.partition_state import PartitionState, SendToPartition
 from tokenyard.streams.settings import Settings
 from tokenyard.streams.broker import ensure_topics
 from tokenyard.streams.topics import TopicNames, declare
@@ -55,6 +55,9 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         internal_topics=topics.names.internal(),
         has_route=router.has_route,
     )
+    # State records go out on the app's producer, beside the replies and usage rows
+    # they follow: one produce request per linger window instead of one per producer.
+    state_send = faust_partition_sender(app)
     completed = PartitionState(
         bootstrap=settings.kafka.bootstrap,
         topic=topics.names.completions,
@@ -62,8 +65,9 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         new_view=lambda partition: CompletedRequests(),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         security=settings.kafka.security,
+        send=state_send,
     )
-    cache, cache_shards = build_cache_stage(settings, topics.names.cache)
+    cache, cache_shards = build_cache_stage(settings, topics.names.cache, send=state_send)
     admission_states: PartitionState[TenantStates] = PartitionState(
         bootstrap=settings.kafka.bootstrap,
         topic=topics.names.admission,
@@ -71,6 +75,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         new_view=lambda partition: TenantStates(),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         security=settings.kafka.security,
+        send=state_send,
     )
 
     # Provider-account limits: quota leases (agents/quota.py); nothing runs without accounts.
@@ -92,6 +97,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
             new_view=lambda partition: LedgerBook(settings.admission),
             fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
             security=settings.kafka.security,
+            send=state_send,
         )
         owner = QuotaOwner(
             config=settings.admission, states=quota_states, send=faust_sender(app),
@@ -156,7 +162,9 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     return app
 
 
-def build_cache_stage(settings: Settings, topic: str) -> tuple[CacheStage | None, PartitionState[ShardView] | None]:
+def build_cache_stage(
+    settings: Settings, topic: str, *, send: SendToPartition | None = None
+) -> tuple[CacheStage | None, PartitionState[ShardView] | None]:
     """The lookup stage, or nothing when the cache is disabled."""
     if not settings.cache.enabled:
         return None, None
@@ -168,6 +176,7 @@ def build_cache_stage(settings: Settings, topic: str) -> tuple[CacheStage | None
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         follow=True,  # invalidations come from `tokenyard cache invalidate`
         security=settings.kafka.security,
+        send=send,
     )
     # onnxruntime releases the GIL: embedding batches run beside the event loop.
     embed_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")

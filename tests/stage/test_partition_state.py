@@ -74,3 +74,31 @@ def test_completed_requests_forget_the_oldest_beyond_the_bound() -> None:
     for i in range(3):
         view.apply(f"r{i}".encode(), b"x")
     assert view.reply_for("r0") is None and view.reply_for("r2") == b"x" and len(view) == 2
+
+
+async def test_a_shared_producer_writes_the_records_and_markers(broker) -> None:
+    """A worker's state goes out on its one producer; rebuilds still stop at their marker."""
+    topic = f"state-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    sent_through: list[tuple[str, bytes | None]] = []
+
+    async def send(topic_: str, key: bytes | None, value: bytes, partition: int):
+        sent_through.append((topic_, key))
+        return await producer.send_and_wait(topic_, value, key=key, partition=partition)
+
+    state = PartitionState(bootstrap=broker.bootstrap, topic=topic, partitions=1,
+                           new_view=lambda p: Recorder(), send=send)
+    try:
+        view = await state.view(0)
+        await state.append(0, b"k1", b"v1")
+        await state.append(0, b"k2", b"v2")
+        assert view.items == [(b"k1", b"v1"), (b"k2", b"v2")]
+        # the rebuild marker and both records went through the shared send
+        assert [key for _, key in sent_through][1:] == [b"k1", b"k2"] and len(sent_through) == 3
+        fresh = PartitionState(bootstrap=broker.bootstrap, topic=topic, partitions=1, new_view=lambda p: Recorder())
+        assert (await fresh.view(0)).items == [(b"k1", b"v1"), (b"k2", b"v2")]
+        await fresh.stop()
+    finally:
+        await state.stop()
+        await producer.stop()
