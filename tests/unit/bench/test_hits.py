@@ -93,11 +93,13 @@ def load(n: int, ms: float, sent: int) -> LoadResult:
 def test_row_hit_ratio_counts_misses_and_lost_requests_against_the_hits():
     pipeline = Phase(load(90, 5.0, sent=100), {"worker-0": Usage(1.0, 100.0)})
     direct = Phase(load(100, 1.0, sent=100), {"fake": Usage(0.1, 30.0)})
-    row = hits_row("semantic", 100.0, pipeline, direct, Counter({"hit": 80, "other_hit": 6, "miss": 4}), pool=120)
+    row = hits_row("semantic", 100.0, pipeline, direct, Counter({"hit": 80, "other_hit": 6, "miss": 4}), pool=120,
+                   hit_ms=[3.0] * 79 + [9.0])
     assert all(k in row for k in REQUIRED_ROW_KEYS)
     assert row["hit_ratio"] == 0.8  # 10 requests never answered count as not hit
     assert (row["hits"], row["other_hits"], row["misses"], row["cache_hits"]) == (80, 6, 4, 86)
     assert row["added_p99_ms"] == 4.0
+    assert (row["hit_p50_ms"], row["hit_p99_ms"]) == (3.0, 9.0)  # hits' own latencies, not the row's 5 ms
     headers, cells = hits_table([row])
     assert headers[0] == "path" and cells[0][0] == "semantic"
     assert cells[0][headers.index("hit ratio")] == "0.800"
