@@ -23,9 +23,14 @@ class TokenyardApp(faust.App):
 
 
 def create_app(
-    settings: Settings, *, app_id: str, web_port: int | None = None, data_dir: str | None = None
+    settings: Settings, *, app_id: str, web_port: int | None = None, data_dir: str | None = None,
+    fetch_max_wait_ms: int | None = None,
 ) -> TokenyardApp:
-    """One app per process role (workers, usage sink); ``app_id`` is the group id."""
+    """One app per process role (workers, usage sink); ``app_id`` is the group id.
+
+    ``fetch_max_wait_ms`` overrides ``kafka.fetch_max_wait_ms`` for a role that
+    does not need hop latency (the usage sink).
+    """
     kafka = settings.kafka
     datadir = Path(data_dir or f"{settings.worker.data_dir}/faust-{app_id}")
     datadir.parent.mkdir(parents=True, exist_ok=True)
@@ -33,7 +38,7 @@ def create_app(
         app_id,
         broker=f"kafka://{kafka.bootstrap}",
         broker_credentials=kafka.security.faust_credentials(),
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+        fetch_max_wait_ms=fetch_max_wait_ms or kafka.fetch_max_wait_ms,
         broker_session_timeout=kafka.session_timeout_s,
         broker_heartbeat_interval=kafka.heartbeat_interval_s,
         broker_request_timeout=max(40.0, kafka.session_timeout_s * 2),

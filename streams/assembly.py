@@ -194,7 +194,8 @@ def build_sink_app(settings: Settings) -> TokenyardApp:
     from tokenyard.analytics.migrate import migrate
     from tokenyard.analytics.sink import RetryPolicy, UsageWriter
 
-    app = create_app(settings, app_id=settings.sink.group_id, web_port=settings.sink.web_port)
+    app = create_app(settings, app_id=settings.sink.group_id, web_port=settings.sink.web_port,
+                     fetch_max_wait_ms=settings.sink.fetch_max_wait_ms)
     topics = declare(app, settings.kafka)
     client = open_client(settings.clickhouse.dsn, settings.clickhouse.database)
     migrate(client)
