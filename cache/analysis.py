@@ -238,8 +238,14 @@ def analyse(text: str) -> Analysis:
     for i, token in enumerate(tokens):
         if token not in DIRECTION_C:
             continue
-        source = next((t for t in reversed(tokens[max(0, i - 3) : i]) if t in content), None)
-        target = next((t for t in tokens[i + 1 : i + 4] if t in content), None)
+        before, after = tokens[max(0, i - 3) : i][::-1], tokens[i + 1 : i + 4]
+        source = next((t for t in before if t in content), None)
+        target = next((t for t in after if t in content), None)
+        if source and target and source != target:
+            directions.add((source, target))
+        # "a Word document to a PDF": the names on either side are the ends too.
+        source = next((t for t in before if t in content and t in names), None)
+        target = next((t for t in after if t in content and t in names), None)
         if source and target and source != target:
             directions.add((source, target))
     # "from my checking account to my savings account": the words right after from and to.

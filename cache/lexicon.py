@@ -220,4 +220,8 @@ SYMMETRIC_CONNECTORS = frozenset("and or vs versus between & with".split())
 # question ("the richest person" vs "the richest woman").
 PLACEHOLDER_NOUNS = frozenset("person people someone somebody thing things one ones".split())
 
+# A phrase these open at the end of one side only narrows the question ("home remedies
+# for a sore throat in toddlers", "... during pregnancy", "... for beginners").
+RESTRICTING_PREPOSITIONS = frozenset("in for on at during among under over without".split())
+
 ROMAN_NUMERALS = MappingProxyType({"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7})

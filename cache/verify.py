@@ -26,7 +26,13 @@ from tokenyard.cache.analysis import (
     analyse,
     canonical,
 )
-from tokenyard.cache.lexicon import ANTONYMS, PLACEHOLDER_NOUNS, SYMMETRIC_CONNECTORS, TASK_VERBS
+from tokenyard.cache.lexicon import (
+    ANTONYMS,
+    PLACEHOLDER_NOUNS,
+    RESTRICTING_PREPOSITIONS,
+    SYMMETRIC_CONNECTORS,
+    TASK_VERBS,
+)
 from tokenyard.cache.reconcile import reconcile
 
 #: Words only one side has, at most, for a pass.
@@ -37,6 +43,7 @@ _TASK_VERBS_C = frozenset(canonical(w) for w in TASK_VERBS)
 _SYMMETRIC_C = frozenset(canonical(w) for w in SYMMETRIC_CONNECTORS)
 _PLACEHOLDERS_C = frozenset(canonical(w) for w in PLACEHOLDER_NOUNS)
 _FUNCTION_WORDS = FILLER_C | NEGATIONS_C
+_RESTRICTING_C = frozenset(canonical(w) for w in RESTRICTING_PREPOSITIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +115,21 @@ def _order(q: Analysis, c: Analysis) -> Verdict:
     I ..." / "How do I ... in Python?") change the frame, so they pass.
     """
     once = [w for w in q.content if q.content.count(w) == 1 and c.content.count(w) == 1]
+    names = q.names | c.names
     for i, x in enumerate(once):
         for y in once[i + 1 :]:
-            q_frame = _frame(q.tokens, x, y)
-            c_frame = _frame(c.tokens, y, x)
+            q_frame = _frame(q.tokens, x, y, names)
+            c_frame = _frame(c.tokens, y, x, names)
             if q_frame and q_frame == c_frame:
                 return Verdict(False, "order", f"{x} .. {y} vs {y} .. {x}")
     return PASS
 
 
-def _frame(tokens: tuple[str, ...], first: str, second: str) -> tuple[str, ...] | None:
-    """Content and direction words between ``first`` and a later ``second``; None if not in that order."""
+def _frame(tokens: tuple[str, ...], first: str, second: str, names: frozenset[str]) -> tuple[str, ...] | None:
+    """Content and direction words between ``first`` and a later ``second``; None if not in that order.
+
+    Words of names are not part of a frame: "Whole Foods" is one argument, not "Whole" and a frame "Foods".
+    """
     if first not in tokens or second not in tokens:
         return None
     start, end = tokens.index(first), tokens.index(second)
@@ -126,7 +137,7 @@ def _frame(tokens: tuple[str, ...], first: str, second: str) -> tuple[str, ...] 
         return None
     return tuple(
         t for t in tokens[start + 1 : end]
-        if t not in _SYMMETRIC_C and (t in DIRECTION_C or t not in _FUNCTION_WORDS)
+        if t not in _SYMMETRIC_C and t not in names and (t in DIRECTION_C or t not in _FUNCTION_WORDS)
     )
 
 
@@ -201,6 +212,11 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
                 # "a screenshot of a single window on a Mac"), or a specific noun where the
                 # other side has a placeholder ("the richest woman" vs "the richest person").
                 return Verdict(False, "qualifier", " ".join(run))
+    for side, only in ((q, q_only), (c, c_only)):
+        trailing = [run for before, run, after in _runs(side.content, only) if after == "$" and before != "^"]
+        if trailing and _preceded_by(side.tokens, trailing[-1][0], _RESTRICTING_C):
+            # "... for a sore throat in toddlers": a phrase narrowing what the other side asks.
+            return Verdict(False, "qualifier", " ".join(trailing[-1]))
     if len(q_only) + len(c_only) > max_extra_words:
         return Verdict(False, "extra_words", f"{sorted(q_only)} vs {sorted(c_only)}")
     return PASS
@@ -212,6 +228,13 @@ def _between(tokens: tuple[str, ...], before: str, after: str) -> set[str]:
     start = tokens.index(before)
     end = next((j for j in range(start + 1, len(tokens)) if tokens[j] == after), start)
     return set(tokens[start + 1 : end])
+
+
+def _preceded_by(tokens: tuple[str, ...], word: str, preceding: frozenset[str]) -> bool:
+    """Whether the last function word before ``word`` is one of ``preceding``."""
+    i = len(tokens) - 1 - tokens[::-1].index(word)
+    before = next((t for t in reversed(tokens[:i]) if t not in {"a", "an", "the", "my", "your", "our"}), None)
+    return before in preceding
 
 
 def _adjacent(tokens: tuple[str, ...], first: str, second: str) -> bool:
