@@ -214,7 +214,7 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
                 return Verdict(False, "qualifier", " ".join(run))
     for side, only in ((q, q_only), (c, c_only)):
         trailing = [run for before, run, after in _runs(side.content, only) if after == "$" and before != "^"]
-        if trailing and _preceded_by(side.tokens, trailing[-1][0], _RESTRICTING_C):
+        if trailing and (trailing[-1][0] in _RESTRICTING_C or _preceded_by(side.tokens, trailing[-1][0], _RESTRICTING_C)):
             # "... for a sore throat in toddlers": a phrase narrowing what the other side asks.
             return Verdict(False, "qualifier", " ".join(trailing[-1]))
     if len(q_only) + len(c_only) > max_extra_words:
