@@ -166,13 +166,6 @@ class Gateway:
                       reply.status if reply.error is None else reply.error.code)
             stage = "lookup" if reply.cached else "admission" if reply.attempts == 0 and reply.error else "invoke"
             self._count(stage, request.model, reply.error.code if reply.error else "ok", started)
-            # Cache hits are free to serve again, so only paid answers are remembered.
-            if self.completed is not None and partition is not None and not reply.cached:
-                retriable = reply.error.retriable if reply.error else False
-                remembered = worth_remembering(reply.status, reply.error and reply.error.code, retriable)
-                await self.completed.append(
-                    partition, request.request_id.encode(), dumps(reply) if remembered else SETTLED
-                )
         finally:
             del self._in_flight[request.request_id]
             done.set_result(None)
@@ -197,7 +190,7 @@ class Gateway:
             if decision is None:
                 return None
             if isinstance(decision, Reject):
-                return await self._refuse(request, decision.error, started)
+                return await self._refuse(request, decision.error, started, partition)
             ticket = decision
         deadline_s = (
             request.deadline_ms / 1000.0
@@ -227,9 +220,11 @@ class Gateway:
                 request.request_id, request.tenant, outcome.error, now_ms,
                 model=request.model, attempts=len(attempts), latency_ms=latency_ms,
             )
-        await self.publisher.reply(request.reply_to, reply)
-        # After the reply: the bookkeeping runs concurrently (one round trip, not three).
+        # The reply and its bookkeeping leave together: they share one produce request,
+        # so the reply is no later, and the request holds its slot one round trip, not three.
         follow_ups = [
+            self.publisher.reply(request.reply_to, reply),
+            self._remember(request, partition, reply),
             self.publisher.usage([
                 *lost_attempt_events(request, lost, now_ms),
                 *attempt_events(request, attempts, now_ms),
@@ -293,20 +288,36 @@ class Gateway:
                 return None
             await asyncio.sleep(max(wait, 0.0))
 
-    async def _refuse(self, request: Request, error: TokenyardError, started: float) -> Reply:
+    async def _remember(self, request: Request, partition: int | None, reply: Reply) -> None:
+        """Record a paid (or refused) request's outcome, so a redelivered copy is not paid again."""
+        # Cache hits are free to serve again, so only paid answers are remembered.
+        if self.completed is None or partition is None or reply.cached:
+            return
+        retriable = reply.error.retriable if reply.error else False
+        remembered = worth_remembering(reply.status, reply.error and reply.error.code, retriable)
+        await self.completed.append(partition, request.request_id.encode(), dumps(reply) if remembered else SETTLED)
+
+    async def _refuse(
+        self, request: Request, error: TokenyardError, started: float, partition: int | None = None
+    ) -> Reply:
         now_ms = self._now_ms()
         reply = error_reply(request.request_id, request.tenant, error, now_ms, model=request.model,
                             latency_ms=(self.clock() - started) * 1000.0)
-        await self.publisher.reply(request.reply_to, reply)
-        await self.publisher.usage([request_event(request, reply, [], now_ms)])
+        await asyncio.gather(
+            self.publisher.reply(request.reply_to, reply),
+            self.publisher.usage([request_event(request, reply, [], now_ms)]),
+            self._remember(request, partition, reply),
+        )
         return reply
 
     async def _serve_from_cache(self, request: Request, hit: Hit, started: float) -> Reply:
         now_ms = self._now_ms()
         reply = cached_reply(request, hit, (self.clock() - started) * 1000.0, now_ms)
-        await self.publisher.reply(request.reply_to, reply)
-        await self.publisher.usage(
-            [request_event(request, reply, [], now_ms, cost_saved=hit.cost_saved, cache_tags=cache_tags(hit))]
+        await asyncio.gather(
+            self.publisher.reply(request.reply_to, reply),
+            self.publisher.usage(
+                [request_event(request, reply, [], now_ms, cost_saved=hit.cost_saved, cache_tags=cache_tags(hit))]
+            ),
         )
         return reply
 
