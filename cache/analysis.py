@@ -60,7 +60,11 @@ def _word_pattern(phrase: str) -> re.Pattern[str]:
 
 
 _FILLER_PHRASES = tuple(_word_pattern(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True))
-_PHRASES = tuple((_word_pattern(k), f" {v} ") for k, v in sorted(PHRASES.items(), key=lambda kv: -len(kv[0])))
+# One pass over an alternation, longest phrase first (a regex takes the first alternative
+# that matches): "us dollars" wins over "dollars", "united states of america" over "united states".
+_PHRASE_PATTERN = re.compile(
+    r"(?<![\w])(" + "|".join(re.escape(k) for k in sorted(PHRASES, key=len, reverse=True)) + r")(?![\w])"
+)
 
 
 _STEM_EXCEPTIONS = {"does": "do", "goes": "go", "has": "has", "was": "was", "this": "this", "news": "news", "wrote": "write", "written": "write", "made": "make", "ran": "run", "spoken": "speak",
@@ -213,8 +217,7 @@ def analyse(text: str) -> Analysis:
     low = _LEADING_REQUEST_VERB.sub(" ", low)
     for symbol, replacement in SYMBOLS.items():
         low = low.replace(symbol, replacement)
-    for pattern, replacement in _PHRASES:
-        low = pattern.sub(replacement, low)
+    low = _PHRASE_PATTERN.sub(lambda m: f" {PHRASES[m.group(1)]} ", low)
     low = re.sub(r"(\d),(\d{3})\b", r"\1\2", low)
     low = _FREE_OF.sub(r"without \1", low)
     low = _ONE_HYPHEN.sub("1 ", low)  # "a one-word answer" counts; a lone "one" is an article
