@@ -29,7 +29,7 @@ class LoadOptions(BaseModel):
     workers: int = Field(default=1, ge=1, le=16)
     with_sink: bool = True
     with_cache: bool = True
-    concurrency: int = Field(default=64, ge=1, le=4096)
+    concurrency: int = Field(default=256, ge=1, le=4096)
     arrivals: Arrivals = "poisson"
     timeout_s: float = Field(default=30.0, gt=0)
     seed: int = 0

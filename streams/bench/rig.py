@@ -33,7 +33,7 @@ TENANTS = balanced_tenants(REQUEST_PARTITIONS)  # every partition, hence every w
 
 
 def bench_config(*, bootstrap: str, fake_url: str, prefix: str, data_dir: Path, sink_port: int,
-                 concurrency: int = 64, cache: bool = True) -> str:
+                 concurrency: int = 256, cache: bool = True) -> str:
     """The TOML of a benchmark pipeline: one route, ``default``, to the fake's ``echo``."""
     return f"""
 [kafka]
@@ -111,7 +111,7 @@ class Rig:
     workers: int = 1
     with_sink: bool = True
     with_cache: bool = True
-    concurrency: int = 64
+    concurrency: int = 256
     profile_dir: Path | None = None  # run workers under cProfile, stats written here
     broker: LocalBroker | None = None
     fake: Child | None = None

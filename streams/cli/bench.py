@@ -58,7 +58,7 @@ def load_options(default_rates: str, duration: float = 10.0, warmup: float = 3.0
                          help="Run the usage sink (ClickHouse) as in the real pipeline."),
             click.option("--cache/--no-cache", "with_cache", default=True, show_default=True,
                          help="Run the cache lookup stage (prompts are distinct, so it misses)."),
-            click.option("--concurrency", type=int, default=64, show_default=True,
+            click.option("--concurrency", type=int, default=256, show_default=True,
                          help="In-flight requests per worker (worker.concurrency)."),
             click.option("--arrivals", type=click.Choice(["poisson", "fixed"]), default="poisson", show_default=True,
                          help="Open-loop arrival process."),
