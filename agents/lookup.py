@@ -10,6 +10,7 @@ requests share embedding batches (:class:`EmbeddingBatcher`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,26 +20,71 @@ from typing import Any
 import numpy as np
 
 from tokenyard.cache import CacheConfig, CacheShard, Embedder, Hit, Miss, decode_record, encode_record, new_entry
-from tokenyard.cache.embedding import MAX_BATCH
+from tokenyard.cache.embedding import DIMENSION, MAX_BATCH
+from tokenyard.cache.entry import decode_values
 from tokenyard.cache.shard import question_text
+from tokenyard.cache.snapshot import SnapshotStore
 from tokenyard.providers.base import Completion
 from tokenyard.schemas.records import Request
-from tokenyard.streams.partition_state import MARKER_KEY, PartitionState
+from tokenyard.streams.partition_state import MARKER_KEY, PartitionState, Position, Records
+
+log = logging.getLogger(__name__)
 
 RunBlocking = Callable[[Callable[[], Any]], Any]
 
 
 class ShardView:
-    """Adapts a CacheShard to PartitionState's ``apply(key, value)``."""
+    """Adapts a CacheShard to PartitionState: ``apply`` live, batches while rebuilding.
 
-    def __init__(self, config: CacheConfig, clock: Callable[[], float]) -> None:
-        self.shard = CacheShard(config)
+    A rebuild decodes each fetched batch at once (vectors in one base64 call), folds
+    it without touching the index, and builds each scope's index once at the marker
+    from the entries still alive, in ``rebuild_threads`` threads. With ``snapshots``
+    it starts from the partition's local snapshot and writes a new one when done.
+    """
+
+    def __init__(
+        self, config: CacheConfig, clock: Callable[[], float], *, partition: int = 0,
+        snapshots: SnapshotStore | None = None, dimension: int = DIMENSION,
+    ) -> None:
+        self.config = config
         self.clock = clock
+        self.partition = partition
+        self.snapshots = snapshots
+        self.dimension = dimension
+        self.shard = CacheShard(config, dimension)
+        self._resumed: Position | None = None
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         if key == MARKER_KEY or value is None:
             return
         self.shard.apply(decode_record(value), self.clock())
+
+    # -- BatchView: the rebuild, on a worker thread before the shard is served ----------
+
+    def resume(self) -> Position | None:
+        snapshot = self.snapshots.load(self.partition, self.config, self.dimension) if self.snapshots else None
+        if snapshot is not None:
+            self.shard = snapshot.shard
+            self._resumed = Position(snapshot.offset, snapshot.digest)
+        self.shard.begin_replay()
+        return self._resumed
+
+    def discard_resumed(self) -> None:
+        self.shard, self._resumed = CacheShard(self.config, self.dimension), None
+        self.shard.begin_replay()
+
+    def apply_replayed(self, records: Records) -> None:
+        self.shard.begin_replay()  # no-op after resume()
+        values = [value for key, value in records if value is not None and key != MARKER_KEY]
+        self.shard.apply_replayed(decode_values(values, self.dimension), self.clock())
+
+    def replay_done(self, last: Position | None) -> None:
+        self.shard.end_replay(self.config.rebuild_threads)
+        if self.snapshots is not None and last is not None and last != self._resumed:
+            try:
+                self.snapshots.save(self.shard, self.partition, last.offset, last.digest)
+            except OSError as exc:  # a snapshot only saves time: serve without one
+                log.warning("cache snapshot of partition %d not written: %s", self.partition, exc)
 
 
 class EmbeddingBatcher:

@@ -53,6 +53,13 @@ class CacheConfig(BaseModel):
     hnsw_m: int = Field(default=16, ge=2, le=128)
     hnsw_ef_construction: int = Field(default=200, ge=8)
     hnsw_ef: int = Field(default=64, ge=1)
+    #: Threads hnswlib builds a scope's graph with when a shard is rebuilt from the topic.
+    rebuild_threads: int = Field(default=2, ge=1, le=64)
+    #: After each rebuild, write the partition's shard to ``worker.data_dir``; the next
+    #: rebuild (restart, rebalance) loads it and replays only the topic's tail.
+    snapshots: bool = False
+    #: Older snapshots are not used: Kafka's compaction may have dropped tombstones since.
+    snapshot_max_age_s: float = Field(default=43_200.0, gt=0)
     default_route: RouteCacheConfig = RouteCacheConfig()
     routes: dict[str, RouteCacheConfig] = Field(default_factory=dict)
 

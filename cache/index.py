@@ -13,6 +13,8 @@ during ``knn_query``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import hnswlib
 import numpy as np
@@ -66,15 +68,18 @@ class _BruteForce:
 
 
 class _Hnsw:
-    def __init__(self, dimension: int, params: HnswParams, capacity: int):
+    def __init__(self, dimension: int, params: HnswParams, capacity: int, saved: Path | None = None):
         self.params = params
         self.graph = hnswlib.Index(space="ip", dim=dimension)
-        self.graph.init_index(
-            max_elements=capacity,
-            ef_construction=params.ef_construction,
-            M=params.m,
-            allow_replace_deleted=True,
-        )
+        if saved is None:
+            self.graph.init_index(
+                max_elements=capacity,
+                ef_construction=params.ef_construction,
+                M=params.m,
+                allow_replace_deleted=True,
+            )
+        else:
+            self.graph.load_index(str(saved), allow_replace_deleted=True)
         self.graph.set_ef(params.ef)
         self.graph.set_num_threads(1)
         self.live: set[int] = set()
@@ -130,6 +135,11 @@ class VectorIndex:
             return label in self._hnsw.live
         return self._brute is not None and label in self._brute.slot_of
 
+    def labels(self) -> list[int]:
+        if self._hnsw is not None:
+            return list(self._hnsw.live)
+        return list(self._brute.slot_of) if self._brute is not None else []
+
     def add(self, label: int, vector: np.ndarray) -> None:
         self.add_many(np.array([label], dtype=np.int64), np.asarray(vector, dtype=np.float32)[None, :])
 
@@ -167,6 +177,48 @@ class VectorIndex:
         self.hnsw_params = HnswParams(self.hnsw_params.m, self.hnsw_params.ef_construction, ef)
         if self._hnsw is not None:
             self._hnsw.graph.set_ef(ef)
+
+    def save(self, directory: Path, name: str) -> dict[str, Any]:
+        """Write the index to files ``name.*`` in ``directory``; returns what :meth:`load` needs."""
+        if self._hnsw is not None:
+            self._hnsw.graph.save_index(str(directory / f"{name}.hnsw"))
+            np.save(directory / f"{name}.labels.npy", np.array(sorted(self._hnsw.live), dtype=np.int64))
+            return {"kind": "hnsw", "deleted": self._hnsw.deleted, "files": [f"{name}.hnsw", f"{name}.labels.npy"]}
+        brute = self._brute or _BruteForce(self.dimension)
+        n = len(brute)
+        np.save(directory / f"{name}.labels.npy", brute.labels[:n])
+        np.save(directory / f"{name}.vectors.npy", brute.vectors[:n])
+        return {"kind": "brute_force", "files": [f"{name}.labels.npy", f"{name}.vectors.npy"]}
+
+    @classmethod
+    def load(
+        cls, directory: Path, name: str, saved: dict[str, Any], dimension: int, *,
+        brute_force_below: int, hnsw: HnswParams,
+    ) -> VectorIndex:
+        """The index :meth:`save` wrote; ValueError when the files do not fit together."""
+        index = cls(dimension, brute_force_below=max(brute_force_below, 1), hnsw=hnsw)
+        index.brute_force_below = brute_force_below
+        labels = np.load(directory / f"{name}.labels.npy", allow_pickle=False)
+        if labels.dtype != np.int64 or labels.ndim != 1 or len(set(labels.tolist())) != len(labels):
+            raise ValueError(f"{name}: labels are not distinct int64")
+        if saved["kind"] == "hnsw":
+            graph = _Hnsw(dimension, hnsw, 0, saved=directory / f"{name}.hnsw")
+            graph.live, graph.deleted = set(labels.tolist()), int(saved["deleted"])
+            stored = graph.graph.get_ids_list()
+            if graph.graph.dim != dimension or len(stored) != len(labels) + graph.deleted or not graph.live <= set(stored):
+                raise ValueError(f"{name}: the graph does not hold the saved labels")
+            index._hnsw, index._brute = graph, None
+        elif saved["kind"] == "brute_force":
+            vectors = np.load(directory / f"{name}.vectors.npy", allow_pickle=False)
+            if vectors.dtype != np.float32 or vectors.shape != (len(labels), dimension):
+                raise ValueError(f"{name}: vectors of shape {vectors.shape} for {len(labels)} labels")
+            brute = _BruteForce(dimension, max(16, len(labels)))
+            for label, vector in zip(labels.tolist(), vectors, strict=True):
+                brute.add(label, vector)
+            index._brute = brute
+        else:
+            raise ValueError(f"{name}: unknown index kind {saved['kind']!r}")
+        return index
 
     def _switch_to_hnsw(self, capacity: int, threads: int = 1) -> None:
         hnsw = _Hnsw(self.dimension, self.hnsw_params, max(capacity, 16))

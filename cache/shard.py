@@ -167,23 +167,55 @@ class CacheShard:
         The same fold as calling :meth:`apply` on each record, only faster for a rebuild:
         entries deleted or evicted later in the batch never reach the index.
         """
+        self.begin_replay()
+        try:
+            return self.apply_replayed(((record, None) for record in records), now)
+        finally:
+            self.end_replay(threads)
+
+    def begin_replay(self) -> None:
+        """From now on vectors wait for :meth:`end_replay` instead of entering the index.
+
+        Only for a shard that is not served yet (a rebuild): lookups would miss them.
+        """
+        with self._lock:
+            if self._pending is None:
+                self._pending = {}
+
+    def apply_replayed(self, records: Iterable[tuple[CacheRecord, np.ndarray | None]], now: float) -> int:
+        """Fold records between :meth:`begin_replay` and :meth:`end_replay`.
+
+        Each record comes with its entry's vector when it was decoded apart (in bulk,
+        see :func:`~tokenyard.cache.entry.decode_values`); None means the entry's own.
+        """
         count = 0
         with self._lock:
-            self._pending = {}
-            try:
-                for record in records:
+            for record, vector in records:
+                if isinstance(record, CacheEntry):
+                    self._put(record, now, vector)
+                else:
                     self._apply(record, now)
-                    count += 1
-            finally:
-                pending, self._pending = self._pending, None
-                by_scope: dict[str, list[int]] = {}
-                for label, (scope_id, _) in pending.items():
-                    by_scope.setdefault(scope_id, []).append(label)
-                for scope_id, labels in by_scope.items():
-                    vectors = np.stack([pending[label][1] for label in labels])
-                    self._scope_index(scope_id).add_many(np.array(labels, dtype=np.int64), vectors, threads)
-                self.stats.scopes = len(self._scopes)
+                count += 1
+            self.stats.entries = len(self._entries)
+            self.stats.scopes = len(self._scopes)
         return count
+
+    def end_replay(self, threads: int = 2) -> None:
+        """Index the vectors of the entries that survived the replay, per scope in one batch.
+
+        hnswlib builds a graph in ``threads`` threads and releases the GIL meanwhile.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, None
+            if not pending:
+                return
+            by_scope: dict[str, list[int]] = {}
+            for label, (scope_id, _) in pending.items():
+                by_scope.setdefault(scope_id, []).append(label)
+            for scope_id, labels in by_scope.items():
+                vectors = np.stack([pending[label][1] for label in labels])
+                self._scope_index(scope_id).add_many(np.array(labels, dtype=np.int64), vectors, threads)
+            self.stats.scopes = len(self._scopes)
 
     def _apply(self, record: CacheRecord, now: float) -> None:
         if isinstance(record, CacheEntry):
@@ -197,7 +229,9 @@ class CacheShard:
         self.stats.entries = len(self._entries)
         self.stats.scopes = len(self._scopes)
 
-    def _put(self, entry: CacheEntry, now: float) -> None:
+    def _put(self, entry: CacheEntry, now: float, vector: np.ndarray | None = None) -> None:
+        if vector is None:
+            vector = entry.embedding
         current = self._entries.get(entry.entry_id)
         if current is not None and current.created_at > entry.created_at:
             return  # a redelivered older answer never replaces a newer one
@@ -209,17 +243,17 @@ class CacheShard:
             return
         label = self._next_label
         self._next_label += 1
-        self._entries[entry.entry_id] = entry.without_embedding()
+        self._entries[entry.entry_id] = entry if entry.embedding is None else entry.without_embedding()
         self._label_of[entry.entry_id] = label
         self._entry_of_label[label] = entry.entry_id
         heapq.heappush(self._expiry, (entry.expires_at, label, entry.entry_id))
-        if entry.embedding is not None:
-            if entry.embedding.shape != (self.dimension,):
-                raise ValueError(f"embedding of {entry.entry_id} has shape {entry.embedding.shape}")
+        if vector is not None:
+            if vector.shape != (self.dimension,):
+                raise ValueError(f"embedding of {entry.entry_id} has shape {vector.shape}")
             if self._pending is not None:
-                self._pending[label] = (entry.scope_id, entry.embedding)
+                self._pending[label] = (entry.scope_id, vector)
             else:
-                self._scope_index(entry.scope_id).add(label, entry.embedding)
+                self._scope_index(entry.scope_id).add(label, vector)
         while len(self._entries) > self.config.capacity_per_shard:
             oldest = next(iter(self._entries))
             self._remove(oldest)

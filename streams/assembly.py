@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -28,6 +29,7 @@ from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher, faust_partition_sender, faust_sender
 from tokenyard.agents.quota import LedgerBook, QuotaClient, QuotaOwner, first_target_account, register_owner
 from tokenyard.cache import MiniLMEmbedder
+from tokenyard.cache.snapshot import SnapshotStore
 from tokenyard.providers.http_client import provider_http_client
 from tokenyard.providers.router import Router
 from tokenyard.security.authenticator import Authenticator
@@ -168,11 +170,14 @@ def build_cache_stage(
     """The lookup stage, or nothing when the cache is disabled."""
     if not settings.cache.enabled:
         return None, None
+    # A snapshot holds vectors of this model: another model's must not be loaded.
+    snapshots = SnapshotStore(Path(settings.worker.data_dir), topic, model=MiniLMEmbedder.__name__,
+                              max_age_s=settings.cache.snapshot_max_age_s) if settings.cache.snapshots else None
     shards: PartitionState[ShardView] = PartitionState(
         bootstrap=settings.kafka.bootstrap,
         topic=topic,
         partitions=settings.kafka.request_partitions,
-        new_view=lambda partition: ShardView(settings.cache, time.time),
+        new_view=lambda partition: ShardView(settings.cache, time.time, partition=partition, snapshots=snapshots),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         follow=True,  # invalidations come from `tokenyard cache invalidate`
         security=settings.kafka.security,

@@ -15,7 +15,15 @@ acknowledged the write. Everything written before the marker is then applied,
 on any broker. Markers are skipped by the views.
 
 Views are plain objects with ``apply(key, value)``; this module owns only the
-replay and the bookkeeping of which partitions are ready. With ``follow=True``
+replay and the bookkeeping of which partitions are ready. A view with costly
+state (the cache's vector indexes) can also be a :class:`BatchView`: the replay
+hands it whole fetched batches on a worker thread, so the event loop (heartbeats,
+other partitions) keeps running, tells it where the replay ended so it can finish
+deferred work once, and lets it resume from a local copy of its state: the view
+names the last record it holds (offset and digest), the replay checks that this
+very record is still at that offset (same topic, not recreated, not compacted
+away) and applies only what follows; on any mismatch the view starts empty and
+the whole partition is replayed. The marker still ends the replay either way. With ``follow=True``
 the owner also keeps reading its partitions after the rebuild, so records other
 processes write (``tokenyard cache invalidate``) reach the view within about
 ``follow_wait_ms``; the owner's own records come back too, so views must apply
@@ -25,11 +33,13 @@ idempotently.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -44,6 +54,45 @@ PROGRESS_EVERY_S = 5.0
 
 class View(Protocol):
     def apply(self, key: bytes | None, value: bytes | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Position:
+    """One record of a partition: its offset and a digest of its key and value."""
+
+    offset: int
+    digest: str
+
+
+def record_digest(key: bytes | None, value: bytes | None) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in (key, value):
+        h.update(b"\x00" if part is None else b"\x01%d:" % len(part) + part)
+    return h.hexdigest()
+
+
+Records = list[tuple[bytes | None, bytes | None]]
+
+
+@runtime_checkable
+class BatchView(View, Protocol):
+    """A view rebuilt in batches off the event loop, optionally resuming from a local copy.
+
+    Every method but ``apply`` runs on a worker thread while the view is not yet
+    served, so nothing else touches it meanwhile.
+    """
+
+    def resume(self) -> Position | None:
+        """Load a local copy of the state; the last record it holds, or None to replay all."""
+
+    def discard_resumed(self) -> None:
+        """The resumed state does not match the topic: start empty."""
+
+    def apply_replayed(self, records: Records) -> None:
+        """Fold a batch of replayed records (markers already left out), in order."""
+
+    def replay_done(self, last: Position | None) -> None:
+        """The replay reached the marker; ``last`` is the last record the view now holds."""
 
 
 V = TypeVar("V", bound=View)
@@ -154,6 +203,7 @@ class PartitionState(Generic[V]):
 
     async def _rebuild(self, partition: int) -> V:
         view = self.new_view(partition)
+        bulk = view if isinstance(view, BatchView) else None
         marker = await self._send(MARKER_KEY, uuid.uuid4().bytes, partition)
         tp = TopicPartition(self.topic, partition)
         consumer = AIOKafkaConsumer(
@@ -161,6 +211,8 @@ class PartitionState(Generic[V]):
             enable_auto_commit=False,
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            # a resume offset that retention removed must not jump to the (wrong) end
+            auto_offset_reset="earliest",
             **self.security.client_kwargs(),
         )
         await consumer.start()
@@ -168,29 +220,64 @@ class PartitionState(Generic[V]):
         started = time.monotonic()
         next_report = started + PROGRESS_EVERY_S
         try:
+            resumed = await asyncio.to_thread(bulk.resume) if bulk is not None else None
+            if bulk is not None and resumed is not None and resumed.offset >= marker.offset:
+                resumed = await self._discard(bulk, partition, "it ends past the partition's end")
             consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
+            if resumed is not None:
+                consumer.seek(tp, resumed.offset)
+            else:
+                await consumer.seek_to_beginning(tp)
+            checking = resumed is not None  # the first record fetched must be the resumed one
+            last_record = None
             while True:
-                batch = await consumer.getmany(tp, timeout_ms=500, max_records=5000)
-                for record in batch.get(tp, []):
-                    if record.offset >= marker.offset:
-                        self.rebuilt_records[partition] = applied
-                        log.info("rebuilt %s[%d] from %d records", self.topic, partition, applied)
-                        if self.follow:
-                            self._follow_from[partition] = marker.offset + 1
-                            if self._follower is None or self._follower.done():
-                                self._follower = asyncio.ensure_future(self._follow())
-                        return view
-                    if record.key != MARKER_KEY:
-                        view.apply(record.key, record.value)
-                        applied += 1
+                batch = (await consumer.getmany(tp, timeout_ms=500, max_records=5000)).get(tp, [])
+                if checking and batch:
+                    checking = False
+                    first = batch[0]
+                    assert bulk is not None and resumed is not None
+                    if first.offset != resumed.offset or record_digest(first.key, first.value) != resumed.digest:
+                        resumed = await self._discard(bulk, partition, "its last record is not in the topic")
+                        await consumer.seek_to_beginning(tp)
+                        continue
+                    batch = batch[1:]
+                done = bool(batch) and batch[-1].offset >= marker.offset
+                records = [r for r in batch if r.offset < marker.offset and r.key != MARKER_KEY]
+                if records:
+                    last_record = records[-1]
+                    if bulk is not None:
+                        await asyncio.to_thread(bulk.apply_replayed, [(r.key, r.value) for r in records])
+                    else:
+                        for record in records:
+                            view.apply(record.key, record.value)
+                    applied += len(records)
+                if done:
+                    if bulk is not None:
+                        last = resumed if last_record is None else Position(
+                            last_record.offset, record_digest(last_record.key, last_record.value))
+                        await asyncio.to_thread(bulk.replay_done, last)
+                    self.rebuilt_records[partition] = applied
+                    log.info("rebuilt %s[%d] from %d records%s in %.1fs", self.topic, partition, applied,
+                             "" if resumed is None else f" after a local copy up to offset {resumed.offset}",
+                             time.monotonic() - started)
+                    if self.follow:
+                        self._follow_from[partition] = marker.offset + 1
+                        if self._follower is None or self._follower.done():
+                            self._follower = asyncio.ensure_future(self._follow())
+                    return view
                 if time.monotonic() >= next_report:  # a long rebuild says how far it got
                     next_report += PROGRESS_EVERY_S
-                    done = 100.0 * (batch[tp][-1].offset + 1) / (marker.offset + 1) if batch.get(tp) else 0.0
+                    done_pct = 100.0 * (batch[-1].offset + 1) / (marker.offset + 1) if batch else 0.0
                     log.info("rebuilding %s[%d]: %d records applied, %.0f%% of the partition, %.0fs",
-                             self.topic, partition, applied, done, time.monotonic() - started)
+                             self.topic, partition, applied, done_pct, time.monotonic() - started)
         finally:
             await consumer.stop()
+
+    async def _discard(self, view: BatchView, partition: int, why: str) -> None:
+        log.warning("%s[%d]: ignoring the local copy of the state (%s); replaying the whole partition",
+                    self.topic, partition, why)
+        await asyncio.to_thread(view.discard_resumed)
+        return None
 
     async def _follow(self) -> None:
         """Apply records written after each partition's rebuild, by anyone."""
