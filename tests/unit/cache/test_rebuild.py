@@ -103,6 +103,7 @@ def outcome(result: Hit | Miss) -> tuple:
 
 
 def assert_same(rebuilt: CacheShard, reference: CacheShard) -> None:
+    """Same entries, scopes, counters and lookups; then both expire alike (which changes them)."""
     assert rebuilt.entries() == reference.entries()
     assert rebuilt.scope_sizes() == reference.scope_sizes()
     assert (rebuilt.stats.entries, rebuilt.stats.scopes, rebuilt.stats.evicted, rebuilt.stats.invalidated) == (
