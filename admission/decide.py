@@ -99,6 +99,9 @@ class Defer:
     not_before: float
     reason: str
     warnings: tuple[str, ...] = ()
+    # True when the provider account (quota or Retry-After pause) is what is short,
+    # not the tenant's own limits: the request then waits in the account's fair queue.
+    by_account: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +185,7 @@ def decide(
                     retry_after=wait,
                 )
             )
-        return state, Defer(not_before=earliest, reason=blocker, warnings=budget.warnings)
+        return state, Defer(not_before=earliest, reason=blocker, warnings=budget.warnings, by_account=not tenant_limited)
 
     tenant = commit_tenant(state.tenant, refilled, checks)
     account_window = None

@@ -76,11 +76,18 @@ def _rank_of(priority: str | Priority) -> int:
 
 
 class FairScheduler(Generic[T]):
-    def __init__(self, aging_s: float, weights: Mapping[str, float] | None = None, min_cost: float = 1.0):
+    def __init__(
+        self,
+        aging_s: float,
+        weights: Mapping[str, float] | None = None,
+        min_cost: float = 1.0,
+        default_weight: float = 1.0,
+    ):
         if aging_s <= 0:
             raise ValueError(f"aging_s must be > 0, got {aging_s!r}")
         self._aging_s = aging_s
         self._weights = dict(weights or {})
+        self._default_weight = default_weight
         self._min_cost = min_cost
         self._queues: dict[str, list[deque[_Waiting[T]]]] = {}
         self._served: dict[str, float] = {}
@@ -109,20 +116,63 @@ class FairScheduler(Generic[T]):
         climbed = int(max(0.0, now - waiting.enqueued_at) // self._aging_s)
         return max(0, waiting.rank - climbed)
 
-    def _best(self, now: float) -> tuple[str, int] | None:
-        """``(tenant, native rank of the queue)`` whose head goes next."""
+    def _best(
+        self, now: float, served: Mapping[str, float] | None = None, taken: Mapping[tuple[str, int], int] | None = None
+    ) -> tuple[str, int] | None:
+        """``(tenant, native rank of the queue)`` whose head goes next.
+
+        ``served`` and ``taken`` (items already handed out per queue) let
+        :meth:`first` look ahead without changing anything.
+        """
+        served = self._served if served is None else served
         best_key: tuple[int, float, int] | None = None
         best: tuple[str, int] | None = None
         for tenant, queues in self._queues.items():
-            served = self._served[tenant]
             for rank, queue in enumerate(queues):
-                if not queue:
+                index = 0 if taken is None else taken.get((tenant, rank), 0)
+                if index >= len(queue):
                     continue
-                head = queue[0]
-                key = (self._effective_rank(head, now), served, head.seq)
+                head = queue[index]
+                key = (self._effective_rank(head, now), served[tenant], head.seq)
                 if best_key is None or key < best_key:
                     best_key, best = key, (tenant, rank)
         return best
+
+    def first(self, now: float, count: int) -> list[T]:
+        """The next ``count`` items in the order :meth:`pop_ready` would hand them out."""
+        served = dict(self._served)
+        taken: dict[tuple[str, int], int] = {}
+        ahead: list[T] = []
+        while len(ahead) < count:
+            best = self._best(now, served, taken)
+            if best is None:
+                break
+            tenant, rank = best
+            waiting = self._queues[tenant][rank][taken.get(best, 0)]
+            taken[best] = taken.get(best, 0) + 1
+            served[tenant] += waiting.cost / self._weights.get(tenant, self._default_weight)
+            ahead.append(waiting.item)
+        return ahead
+
+    def last(self, now: float) -> T | None:
+        """The waiting item that would be handed out last (roughly): the one to give up first.
+
+        The tail of the worst class present, from the tenant whose backlog reaches
+        furthest in virtual time (service received plus what it has waiting).
+        """
+        worst_key: tuple[int, float, int] | None = None
+        worst: T | None = None
+        for tenant, queues in self._queues.items():
+            weight = self._weights.get(tenant, self._default_weight)
+            finish = self._served[tenant] + sum(w.cost for q in queues for w in q) / weight
+            for queue in queues:
+                if not queue:
+                    continue
+                tail = queue[-1]
+                key = (self._effective_rank(tail, now), finish, tail.seq)
+                if worst_key is None or key > worst_key:
+                    worst_key, worst = key, tail.item
+        return worst
 
     def peek(self, now: float) -> T | None:
         best = self._best(now)
@@ -146,10 +196,33 @@ class FairScheduler(Generic[T]):
             queues[rank].popleft()
             self._size -= 1
             self._virtual_time = max(self._virtual_time, self._served[tenant])
-            self._served[tenant] += head.cost / self._weights.get(tenant, 1.0)
-            if not any(queues):
-                del self._queues[tenant]
-                if self._served[tenant] <= self._virtual_time:
-                    del self._served[tenant]  # it would rejoin at the virtual time anyway
+            self._served[tenant] += head.cost / self._weights.get(tenant, self._default_weight)
+            self._forget_if_idle(tenant)
             ready.append(head.item)
         return ready
+
+    def remove(self, item: T) -> bool:
+        """Take ``item`` out unserved (it left: deadline, timeout, shutdown).
+
+        Nothing is charged to its tenant, since it received no service.
+        Returns whether it was waiting here.
+        """
+        queues = self._queues.get(item.tenant)
+        if queues is None:
+            return False
+        for queue in queues:
+            for index, waiting in enumerate(queue):
+                if waiting.item is item:
+                    del queue[index]
+                    self._size -= 1
+                    self._forget_if_idle(item.tenant)
+                    return True
+        return False
+
+    def _forget_if_idle(self, tenant: str) -> None:
+        queues = self._queues[tenant]
+        if any(queues):
+            return
+        del self._queues[tenant]
+        if self._served[tenant] <= self._virtual_time:
+            del self._served[tenant]  # it would rejoin at the virtual time anyway

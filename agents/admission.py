@@ -17,6 +17,10 @@ first target the router will call for it; a fallback or retry attempt on
 another account is not admitted against that account's quota (the fallback
 loop runs inside the provider layer, after admission), but its 429s and
 Retry-Afters do feed that account's adaptive rate (:meth:`AdmissionStage.observe`).
+
+When an account is short, who gets its quota next is decided by the account's
+fair queue (:mod:`tokenyard.agents.waiting_room`): priority with aging, then
+weighted fair share across tenants.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from tokenyard.admission.decide import (
 from tokenyard.admission.limits import TenantState
 from tokenyard.admission.quota_flow import rate_report
 from tokenyard.agents.quota import QuotaClient
+from tokenyard.agents.waiting_room import Trial, WaitingRoom
 from tokenyard.providers.base import Attempt
 from tokenyard.schemas.records import Request
 from tokenyard.streams.partition_state import MARKER_KEY, PartitionState
@@ -98,6 +103,10 @@ class AdmissionStage:
         self.clock = clock
         self.quota = quota
         self.account_of = account_of
+        self.room: WaitingRoom | None = None
+        if quota is not None:
+            self.room = WaitingRoom(config=config, try_admit=self._try, ask_lease=quota.ask, clock=clock)
+            quota.subscribe(self.room.wake)
 
     def _tenant_is_limited(self, tenant: str) -> bool:
         """Whether any rate limit or budget applies to ``tenant``.
@@ -117,33 +126,55 @@ class AdmissionStage:
         account = self.account_of(request)
         return account if account is not None and self.config.account(account) is not None else None
 
-    async def decide(self, request: Request, partition: int) -> Ticket | Defer | Reject:
-        view = await self.states.view(partition)
-        account = self._limited_account(request)
-        if account is not None:
-            assert self.quota is not None
-            await self.quota.ready()
-        facts = facts_from_request(request, account, self.config.default_max_tokens)
-        now = self.clock()
+    def _try(self, facts: RequestFacts, view: object, now: float, commit: bool) -> Trial:
+        """One decision with no ``await`` inside; with ``commit`` its state changes are kept."""
+        assert isinstance(view, TenantStates)
+        account = facts.account
         state = AdmissionState(
-            tenant=view.get(request.tenant), account=None if account is None else self.quota.get(account)  # type: ignore[union-attr]
+            tenant=view.get(facts.tenant), account=None if account is None else self.quota.get(account)  # type: ignore[union-attr]
         )
         new_state, outcome = decide(state, facts, now, self.config)
+        if not commit:
+            return Trial(outcome)
         lease = None
         if account is not None:
             assert self.quota is not None
             new_state, lease = lease_request_for(new_state, facts, now, self.config, self.quota.worker_id)
             if new_state.account is not None:
                 self.quota.put(account, new_state.account)
-        if lease is not None:
+        snapshot = None
+        if isinstance(outcome, Admit) and self._tenant_is_limited(facts.tenant):
+            snapshot = view.put(facts.tenant, new_state.tenant)
+        return Trial(outcome, lease, snapshot)
+
+    async def decide(
+        self, request: Request, partition: int, *, wait_until: float | None = None
+    ) -> Ticket | Defer | Reject:
+        """Admit, defer or reject ``request``.
+
+        With ``wait_until``, a request short of its provider account's quota waits
+        in the account's fair queue (:mod:`tokenyard.agents.waiting_room`) until
+        then at most; without it, the decision is immediate.
+        """
+        view = await self.states.view(partition)
+        account = self._limited_account(request)
+        if account is not None:
             assert self.quota is not None
-            await self.quota.ask(lease)
+            await self.quota.ready()
+        facts = facts_from_request(request, account, self.config.default_max_tokens)
+        if account is not None and wait_until is not None and self.room is not None:
+            trial = await self.room.admit(facts, view, wait_until)
+        else:
+            trial = self._try(facts, view, self.clock(), True)
+            if trial.lease is not None:
+                assert self.quota is not None
+                await self.quota.ask(trial.lease)
+        outcome = trial.outcome
         if not isinstance(outcome, Admit):
             return outcome
-        if not self._tenant_is_limited(request.tenant):
+        if trial.snapshot is None:
             return Ticket(facts, outcome, tracked=False)
-        snapshot = view.put(request.tenant, new_state.tenant)
-        await self.states.append(partition, request.tenant.encode(), snapshot)
+        await self.states.append(partition, request.tenant.encode(), trial.snapshot)
         return Ticket(facts, outcome)
 
     async def settle(
@@ -160,6 +191,8 @@ class AdmissionStage:
         state = settle(before, ticket.facts, ticket.admit, tokens, now, self.config)
         if account is not None and state.account is not None:
             self.quota.put(account, state.account)  # type: ignore[union-attr]
+            if self.room is not None:
+                self.room.wake(account)  # a refund may let a waiter through
         spent, _ = record_spend(state.tenant, request_id, attempts, cost, now)
         await self.states.append(partition, tenant.encode(), view.put(tenant, spent))
 

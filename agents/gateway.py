@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 
@@ -274,19 +275,20 @@ class Gateway:
     async def _admit(self, request: Request, partition: int) -> Ticket | Reject | None:
         """Admit now, wait briefly, or hand the request to the deferred topic (None)."""
         assert self.admission is not None
+        # Waiting here holds a slot other tenants' requests need: at most inline_defer_s
+        # in all (in the provider account's fair queue, or asleep), then the deferred topic.
+        inline_until = self.clock() + self.inline_defer_s if self.defer is not None else math.inf
         while True:
-            decision = await self.admission.decide(request, partition)
+            decision = await self.admission.decide(request, partition, wait_until=inline_until)
             if self.metrics is not None:
                 name = type(decision).__name__.lower().replace("ticket", "admit")
                 self.metrics.admission.inc(route=self.metrics.route(request.model), decision=name)
             if not isinstance(decision, Defer):
                 return decision
-            wait = decision.not_before - self.clock()
-            if wait > self.inline_defer_s and self.defer is not None:
-                # Waiting here would hold a slot other tenants' requests need.
+            if decision.not_before > inline_until and self.defer is not None:
                 await self.defer(request, partition, decision.not_before)
                 return None
-            await asyncio.sleep(max(wait, 0.0))
+            await asyncio.sleep(max(decision.not_before - self.clock(), 0.0))
 
     async def _remember(self, request: Request, partition: int | None, reply: Reply) -> None:
         """Record a paid (or refused) request's outcome, so a redelivered copy is not paid again."""

@@ -175,7 +175,12 @@ class QuotaClient:
         self._states: dict[str, AccountState] = {}
         self._reader: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
+        self._listeners: list[Callable[[str], None]] = []
         self.grants_applied = 0
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(account)`` after each grant, denial or rate update folded in."""
+        self._listeners.append(listener)
 
     def get(self, account: str) -> AccountState:
         state = self._states.get(account)
@@ -250,6 +255,8 @@ class QuotaClient:
             return
         self._states[message.account] = fold_grant(self.get(message.account), message, self.clock())
         self.grants_applied += 1
+        for listener in self._listeners:
+            listener(message.account)
 
 
 def first_target_account(chain_for: Callable[[Request], tuple[list[Any], Any]]) -> Callable[[Request], str | None]:

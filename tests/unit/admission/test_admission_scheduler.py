@@ -121,3 +121,52 @@ def test_unknown_priority_and_bad_aging_are_refused() -> None:
         FairScheduler(aging_s=0)
     with pytest.raises(ValueError, match="unknown priority 'urgent'"):
         FairScheduler(aging_s=1).push(Item("x", priority="urgent"), now=0)
+
+
+def test_a_removed_item_leaves_unserved_and_its_tenant_is_not_charged() -> None:
+    s: FairScheduler[Item] = FairScheduler(aging_s=1000)
+    gone = Item("gone", tenant="a", estimated_tokens=10_000)
+    s.push(gone, now=0)
+    s.push(Item("b1", tenant="b"), now=0)
+    s.push(Item("b2", tenant="b"), now=0)
+    assert s.remove(gone) and not s.remove(gone) and len(s) == 2
+    s.push(Item("a1", tenant="a"), now=1)
+    # had "gone" been charged, a would be 10,000 tokens behind b and come last
+    assert [i.name for i in s.pop_ready(1, always)] == ["b1", "a1", "b2"]
+
+
+def test_default_weight_applies_to_unlisted_tenants() -> None:
+    s: FairScheduler[Item] = FairScheduler(aging_s=1000, weights={"listed": 1.0}, default_weight=3.0)
+    for n in range(40):
+        s.push(Item(f"l{n}", tenant="listed"), now=0)
+        s.push(Item(f"o{n}", tenant="other"), now=0)
+    assert Counter(one_at_a_time(s, 0).tenant for _ in range(40)) == {"other": 30, "listed": 10}
+
+
+def test_last_is_the_floods_tail_in_the_worst_class() -> None:
+    s: FairScheduler[Item] = FairScheduler(aging_s=1000)
+    for n in range(10):
+        s.push(Item(f"noisy{n}", tenant="noisy"), now=0)
+    s.push(Item("quiet0", tenant="quiet"), now=0)
+    assert s.last(0).name == "noisy9"
+    s.push(Item("quiet-low", tenant="quiet", priority="low"), now=0)
+    assert s.last(0).name == "quiet-low"  # the worst class goes first, whoever floods
+    served = [i.name for i in s.pop_ready(0, always)]
+    assert served[-1] == "quiet-low" and served.index("quiet0") < served.index("noisy9")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["high", "normal", "low"]), st.integers(1, 500)),
+        min_size=1, max_size=30,
+    ),
+    count=st.integers(1, 35),
+    now=st.floats(0, 50),
+)
+def test_first_is_the_order_pop_ready_hands_out(items, count, now) -> None:
+    s: FairScheduler[Item] = FairScheduler(aging_s=10, weights={"a": 2.0})
+    for n, (tenant, priority, tokens) in enumerate(items):
+        s.push(Item(f"i{n}", tenant, priority, tokens), now=n)
+    ahead = s.first(now, count)
+    assert ahead == s.pop_ready(now, always, max_items=count)
