@@ -54,4 +54,38 @@ def admission(decisions: int, repeats: int) -> None:
     main(["--decisions", str(decisions), "--repeats", str(repeats)])
 
 
-COMPONENT_COMMANDS = [cache_quality, admission]
+@click.command("cache")
+@click.option("--sizes", default="10000,100000,1000000", show_default=True,
+              help="Comma-separated entry counts (1M takes ~15 minutes and ~5 GB).")
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads of the embedding model.")
+@click.option("--ef", "efs", default="64,128,256", show_default=True,
+              help="hnswlib ef values to time search alone and ANN recall at (lookups use the configured ef).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def cache(sizes: str, threads: int, efs: str, as_json: bool) -> None:
+    """Cache core speed per size: search alone, ANN recall, whole lookup, insert, memory, rebuild.
+
+    Bulk entries are derived from real MiniLM embeddings of the pair files' questions
+    (see streams/bench/cache_corpus.py); the lookups embed held-out questions for real.
+    """
+    from tokenyard.streams.bench.cache_speed import run_cache_speed
+    from tokenyard.streams.bench.cache_speed_view import print_table, with_progress
+
+    counts, ef_values = _int_list(sizes, "--sizes", 1000), _int_list(efs, "--ef", 1)
+    result = with_progress(lambda progress: run_cache_speed(counts, progress, threads, tuple(ef_values)))
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    print_table(result)
+
+
+def _int_list(text: str, option: str, minimum: int) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"not a comma-separated list of integers: {text!r}", param_hint=option) from None
+    if not values or min(values) < minimum:
+        raise click.BadParameter(f"each value must be at least {minimum}", param_hint=option)
+    return values
+
+
+COMPONENT_COMMANDS = [cache_quality, cache, admission]
