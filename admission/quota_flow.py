@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from tokenyard.admission.accounts import AccountState, LeaseDenied, LeaseLedger, LeaseRequest, LeaseReturn
 from tokenyard.admission.adaptive import AdaptiveRate
-from tokenyard.admission.provider_signals import RateLimitSignal
+from tokenyard.admission.provider_signals import LimitReading, RateLimitSignal
 from tokenyard.admission.quota_messages import GrantMessage, QuotaMessage, RateReport, RateUpdate
 
 
@@ -37,11 +37,16 @@ def serve_quota_message(
         return ledger, rate, answer
     if isinstance(message, LeaseReturn):
         return ledger.give_back(message, now), rate, None
-    # A Retry-After counts from when the worker saw it, not from when it got here.
+    # A Retry-After (or a reset) counts from when the worker saw it, not from when it got here.
     retry_after = None
     if message.retry_after_s is not None:
         retry_after = max(0.0, message.at + message.retry_after_s - now)
-    updated = rate.on_signal(message.status, RateLimitSignal(retry_after_s=retry_after or None), now)
+    reading = None
+    if message.remaining_fraction is not None:
+        reset = None if message.reset_s is None else max(0.0, message.at + message.reset_s - now)
+        reading = LimitReading(limit=1.0, remaining=message.remaining_fraction, reset_s=reset)
+    signal = RateLimitSignal(retry_after_s=retry_after or None, requests=reading)
+    updated = rate.on_signal(message.status, signal, now)
     if updated.last_cut_at == rate.last_cut_at and updated.paused_until == rate.paused_until:
         return ledger, updated, None
     return ledger, updated, rate_update(ledger.account, updated)
@@ -88,8 +93,13 @@ def fold_grant(state: AccountState, message: GrantMessage, now: float) -> Accoun
 
 
 def rate_report(account: str, worker_id: str, before: AccountState, after: AccountState,
-                status: int, retry_after_s: float | None, now: float) -> RateReport | None:
+                status: int, retry_after_s: float | None, now: float,
+                signal: RateLimitSignal | None = None) -> RateReport | None:
     """What to tell the owner after observing a response: only a new cut or pause."""
     if after.rate.last_cut_at == before.rate.last_cut_at and after.rate.paused_until == before.rate.paused_until:
         return None
-    return RateReport(account=account, worker_id=worker_id, status=status, retry_after_s=retry_after_s, at=now)
+    return RateReport(
+        account=account, worker_id=worker_id, status=status, retry_after_s=retry_after_s, at=now,
+        remaining_fraction=None if signal is None else signal.lowest_remaining_fraction,
+        reset_s=None if signal is None else signal.exhausted_until_s,
+    )

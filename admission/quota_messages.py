@@ -6,7 +6,8 @@ why leases):
 * ``<prefix>.quota`` (keyed by account, read by the account's owner):
   :class:`~tokenyard.admission.accounts.LeaseRequest`,
   :class:`~tokenyard.admission.accounts.LeaseReturn` and :class:`RateReport`
-  (a worker saw the provider refuse: 429 / Retry-After);
+  (a worker saw the provider refuse, 429 / Retry-After, or report little
+  left in its rate-limit headers);
 * ``<prefix>.quota-grants`` (read by every worker, each keeping what is
   addressed to it): :class:`~tokenyard.admission.accounts.Lease`,
   :class:`~tokenyard.admission.accounts.LeaseDenied` and :class:`RateUpdate`
@@ -39,13 +40,17 @@ BROADCAST = "*"
 
 @dataclass(frozen=True, slots=True)
 class RateReport:
-    """A worker's provider call on ``account`` answered ``status`` (with a Retry-After)."""
+    """A worker's provider call on ``account`` answered ``status`` (with a Retry-After),
+    or said in its rate-limit headers that little is left: ``remaining_fraction`` of
+    the tightest limit, and ``reset_s`` (from ``at``) when that limit is exhausted."""
 
     account: str
     worker_id: str
     status: int
     retry_after_s: float | None
     at: float
+    remaining_fraction: float | None = None
+    reset_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,10 +47,12 @@ from tokenyard.admission.decide import (
     settle,
 )
 from tokenyard.admission.limits import TenantState
+from tokenyard.admission.provider_signals import parse_rate_limit_headers
 from tokenyard.admission.quota_flow import rate_report
 from tokenyard.agents.quota import QuotaClient
 from tokenyard.agents.waiting_room import Trial, WaitingRoom
 from tokenyard.providers.base import Attempt
+from tokenyard.providers.http_call import RETRY_AFTER_HEADERS
 from tokenyard.schemas.records import Request
 from tokenyard.streams.partition_state import MARKER_KEY, PartitionState
 
@@ -197,13 +199,18 @@ class AdmissionStage:
         await self.states.append(partition, tenant.encode(), view.put(tenant, spent))
 
     async def observe(self, ticket: Ticket, attempts: list[Attempt]) -> None:
-        """AIMD: fold each failed attempt's status and Retry-After into its account.
+        """AIMD: fold what each attempt's answer says about its account's rate.
 
-        This worker stops at once (pause, held quota scaled down); a new cut or
-        pause is reported to the account's owner, which lowers its grants and
-        tells every other worker. Runs after the call: a retry the provider
-        layer makes in place is therefore not seen until the request ends (the
-        provider layer's own Retry-After hold covers that target meanwhile).
+        A 429 (or 529) cuts the rate, a Retry-After pauses the account, and the
+        rate-limit headers of any answer, successful ones included
+        (``x-ratelimit-remaining-*``, ``anthropic-ratelimit-*``), cut it when
+        little is left and pause it when a limit is exhausted until its reset,
+        before the provider has to refuse. This worker stops at once (pause,
+        held quota scaled down); a new cut or pause is reported to the account's
+        owner, which lowers its grants and tells every other worker. Runs after
+        the call: a retry the provider layer makes in place is therefore not
+        seen until the request ends (the provider layer's own Retry-After hold
+        covers that target meanwhile).
         """
         if self.quota is None or not self.config.accounts:
             return
@@ -211,16 +218,20 @@ class AdmissionStage:
         reports = []
         for attempt in attempts:
             error = attempt.error
-            if error is None or self.config.account(attempt.provider) is None:
+            if self.config.account(attempt.provider) is None:
                 continue
-            if error.status is None and error.retry_after is None:
-                continue  # timeouts, broken streams: nothing about the account's rate
+            headers = dict(attempt.rate_limits)
+            if error is not None and error.retry_after is not None and not RETRY_AFTER_HEADERS & headers.keys():
+                headers["retry-after"] = f"{error.retry_after:.3f}"  # said in the body, not a header
+            if not headers and (error is None or error.status is None):
+                continue  # plain successes, timeouts, broken streams: nothing about the account's rate
+            status = 200 if error is None else error.status or 0
             before = self.quota.get(attempt.provider)
-            headers = {} if error.retry_after is None else {"retry-after": f"{error.retry_after:.3f}"}
-            after = observe_response(before, error.status or 0, headers, now)
+            after = observe_response(before, status, headers, now)
             self.quota.put(attempt.provider, after)
-            report = rate_report(attempt.provider, self.quota.worker_id, before, after,
-                                 error.status or 0, error.retry_after, now)
+            retry_after = None if error is None else error.retry_after
+            report = rate_report(attempt.provider, self.quota.worker_id, before, after, status, retry_after, now,
+                                 parse_rate_limit_headers(headers, now))
             if report is not None:
                 reports.append(report)
         for report in reports:

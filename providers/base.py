@@ -8,7 +8,7 @@ httpx errors never leave this package: the shell maps them onto
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -32,6 +32,8 @@ class Completion:
     # True when the provider reported no usage (e.g. a stream without its usage
     # chunk): ``usage`` is then all zeros and the cost must be flagged unknown, not $0.
     usage_missing: bool = False
+    # The answer's rate-limit headers only (see http_call.rate_limit_headers).
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Attempt:
     cost_usd: Decimal | None = None  # None: the model has no price (cost_unknown)
     latency_ms: float = 0.0
     ttft_ms: float | None = None
+    rate_limits: Mapping[str, str] = field(default_factory=dict)  # its rate-limit headers
 
     @property
     def status(self) -> str:

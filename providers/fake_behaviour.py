@@ -20,6 +20,9 @@ the same but are counted apart.
     malformed            2xx whose body (or first stream event) is not JSON
     context-<n>          400 context-length error when the prompt has more than <n>
                          characters, echo otherwise
+    remaining-<n>        echo, with rate-limit headers saying <n> of 100 requests are
+                         left until a reset in 1 s (x-ratelimit-* on the OpenAI wire,
+                         anthropic-ratelimit-* on Anthropic's)
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Literal
 
 Kind = Literal[
     "echo", "echo_cached", "no_usage", "fail", "slow_first_byte", "slow_body",
-    "cut_after", "drop_after", "error_after", "malformed", "context",
+    "cut_after", "drop_after", "error_after", "malformed", "context", "remaining",
 ]
 
 _PATTERNS: tuple[tuple[re.Pattern[str], Kind], ...] = (
@@ -45,6 +48,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Kind], ...] = (
     (re.compile(r"drop-after-(\d+)"), "drop_after"),
     (re.compile(r"error-after-(\d+)"), "error_after"),
     (re.compile(r"context-(\d+)"), "context"),
+    (re.compile(r"remaining-(\d+)"), "remaining"),
 )
 
 

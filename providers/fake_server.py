@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import signal
 import threading
 from collections import Counter, deque
@@ -43,6 +44,7 @@ class _Dialect:
     error: Callable[[int, str], dict[str, Any]]
     context_error: Callable[[int, int], dict[str, Any]]
     midstream_error: bytes
+    rate_limits: Callable[[int], dict[str, str]]  # headers saying <n> of 100 requests are left
 
 
 _OPENAI = _Dialect(
@@ -57,6 +59,10 @@ _OPENAI = _Dialect(
         "context_length_exceeded",
     ),
     midstream_error=fake_wire.sse({"error": {"message": "Overloaded", "type": "server_error", "code": None}}),
+    rate_limits=lambda left: {
+        "x-ratelimit-limit-requests": "100", "x-ratelimit-remaining-requests": str(left),
+        "x-ratelimit-reset-requests": "1s",
+    },
 )
 _ANTHROPIC = _Dialect(
     id_prefix="msg_fake",
@@ -69,6 +75,11 @@ _ANTHROPIC = _Dialect(
     midstream_error=fake_wire.sse(
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error"
     ),
+    rate_limits=lambda left: {
+        "anthropic-ratelimit-requests-limit": "100", "anthropic-ratelimit-requests-remaining": str(left),
+        "anthropic-ratelimit-requests-reset": (
+            dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)).isoformat(timespec="seconds"),
+    },
 )
 
 
@@ -127,9 +138,12 @@ async def _serve(
         await asyncio.sleep(arg / 1000)
     answer = echo_answer(texts, max_tokens, cached=kind == "echo_cached")
     with_usage = kind != "no_usage"
+    limits = dialect.rate_limits(arg) if kind == "remaining" else {}
     if not stream:
-        return await _serve_json(request, dialect, behaviour, answer, model, call_id, with_usage)
-    response = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
+        return await _serve_json(request, dialect, behaviour, answer, model, call_id, with_usage, limits)
+    response = web.StreamResponse(
+        headers={"content-type": "text/event-stream", "cache-control": "no-cache", **limits}
+    )
     await response.prepare(request)
     if kind == "malformed":
         await response.write(b"data: {not json\n\n")
@@ -153,7 +167,7 @@ async def _serve(
 
 async def _serve_json(
     request: web.Request, dialect: _Dialect, behaviour: Behaviour, answer: Answer, model: str,
-    call_id: str, with_usage: bool,
+    call_id: str, with_usage: bool, limits: dict[str, str],
 ) -> web.StreamResponse:
     kind = behaviour.kind
     if kind == "malformed":
@@ -162,7 +176,7 @@ async def _serve_json(
         return _json(529, dialect.error(529, "Overloaded"))
     body = orjson.dumps(dialect.completion(answer, model, call_id, usage=with_usage))
     if kind not in ("slow_body", "cut_after", "drop_after"):
-        return web.Response(body=body, content_type="application/json")
+        return web.Response(body=body, content_type="application/json", headers=limits)
     response = web.StreamResponse(headers={"content-type": "application/json"})
     if kind == "slow_body":
         response.content_length = len(body)

@@ -330,6 +330,7 @@ class _Loop:
             cost_usd=cost,
             latency_ms=latency_ms,
             ttft_ms=completion.ttft_ms,
+            rate_limits=completion.rate_limits,
         )
 
     def _failed_attempt(self, target: Target, error: ProviderError, latency_ms: float) -> Attempt:
@@ -352,6 +353,7 @@ class _Loop:
             usage=usage,
             cost_usd=cost,
             latency_ms=latency_ms,
+            rate_limits=error.rate_limits,
         )
 
     def outcome(

@@ -13,7 +13,7 @@ that is slow between events is never cancelled by a timer it does not own:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,34 @@ from tokenyard.errors import (
 from tokenyard.providers.base import CallTimeouts
 from tokenyard.providers.http_failures import error_from_response, scrub
 from tokenyard.providers.sse import SseDecoder, SseEvent
+
+
+RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
+RETRY_AFTER_HEADERS = frozenset({"retry-after", "retry-after-ms"})
+_MAX_RATE_LIMIT_HEADERS = 24
+_MAX_VALUE_CHARS = 64
+
+
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Only what an answer says about rate limits, for admission's adaptive rate.
+
+    An allow-list of names (``x-ratelimit-*``, ``anthropic-ratelimit-*``,
+    ``retry-after``, ``retry-after-ms``), lower-cased, bounded in number and
+    length: nothing else an answer carries (cookies, request ids, anything
+    echoing credentials) leaves the provider layer this way.
+    """
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower in RETRY_AFTER_HEADERS or lower.startswith(RATE_LIMIT_PREFIXES):
+            kept[lower] = value[:_MAX_VALUE_CHARS]
+            if len(kept) >= _MAX_RATE_LIMIT_HEADERS:
+                break
+    return kept
+
+
+# Called once per answer with its rate-limit headers.
+OnRateLimits = Callable[[dict[str, str]], None]
 
 
 @dataclass(frozen=True)
@@ -116,7 +144,7 @@ async def _fail_on_error_status(
     deadlines.first_byte_seen()  # the headers of an error answer are its first byte
     async with asyncio.timeout_at(deadlines.total_at):
         body = await response.aread()
-    raise error_from_response(
+    error = error_from_response(
         response.status_code,
         response.headers,
         body,
@@ -125,18 +153,27 @@ async def _fail_on_error_status(
         now=target.wall_clock(),
         secrets=[target.secret],
     )
+    error.rate_limits = rate_limit_headers(response.headers)
+    raise error
 
 
 async def post_json(
-    client: httpx.AsyncClient, target: CallTarget, payload: dict[str, Any], timeouts: CallTimeouts
+    client: httpx.AsyncClient, target: CallTarget, payload: dict[str, Any], timeouts: CallTimeouts,
+    on_rate_limits: OnRateLimits | None = None,
 ) -> dict[str, Any]:
-    """POST ``payload``; the decoded JSON object of a 2xx answer, or a ProviderError."""
+    """POST ``payload``; the decoded JSON object of a 2xx answer, or a ProviderError.
+
+    ``on_rate_limits`` gets a 2xx answer's rate-limit headers (an error carries
+    its own in ``ProviderError.rate_limits``).
+    """
     deadlines = _Deadlines(timeouts)
     try:
         response = await _open(client, target, payload, timeouts, deadlines)
         try:
             deadlines.first_byte_seen()
             await _fail_on_error_status(response, target, deadlines)
+            if on_rate_limits is not None:
+                on_rate_limits(rate_limit_headers(response.headers))
             async with asyncio.timeout_at(deadlines.total_at):
                 body = await response.aread()
         finally:
@@ -166,12 +203,14 @@ async def post_json(
 
 
 async def post_sse(
-    client: httpx.AsyncClient, target: CallTarget, payload: dict[str, Any], timeouts: CallTimeouts
+    client: httpx.AsyncClient, target: CallTarget, payload: dict[str, Any], timeouts: CallTimeouts,
+    on_rate_limits: OnRateLimits | None = None,
 ) -> AsyncIterator[SseEvent]:
     """POST ``payload`` and yield the answer's server-sent events as they arrive.
 
     Ends quietly when the body ends; deciding whether the stream was complete is the
-    caller's job (only it knows the wire's terminal event).
+    caller's job (only it knows the wire's terminal event). ``on_rate_limits`` as
+    for :func:`post_json`, before the first event.
     """
     deadlines = _Deadlines(timeouts)
     decoder = SseDecoder()
@@ -180,6 +219,8 @@ async def post_sse(
         response = await _open(client, target, payload, timeouts, deadlines)
         try:
             await _fail_on_error_status(response, target, deadlines)
+            if on_rate_limits is not None:
+                on_rate_limits(rate_limit_headers(response.headers))
             streaming = True
             lines = response.aiter_lines()
             while True:

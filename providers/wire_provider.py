@@ -82,9 +82,10 @@ class WireProvider:
     async def complete(self, request: Request, model: str, timeouts: CallTimeouts) -> Completion:
         started = self._clock()
         payload = self.payload(request, model, stream=False)
-        body = await post_json(self._client, self._target(model), payload, timeouts)
+        limits: dict[str, str] = {}
+        body = await post_json(self._client, self._target(model), payload, timeouts, limits.update)
         completion = self.parse(body, model)
-        return dataclasses.replace(completion, latency_ms=(self._clock() - started) * 1000.0)
+        return dataclasses.replace(completion, latency_ms=(self._clock() - started) * 1000.0, rate_limits=limits)
 
     async def stream(
         self, request: Request, model: str, timeouts: CallTimeouts
@@ -93,7 +94,8 @@ class WireProvider:
         ttft: float | None = None
         payload = self.payload(request, model, stream=True)
         assembler = self.assembler(model)
-        events = post_sse(self._client, self._target(model), payload, timeouts)
+        limits: dict[str, str] = {}
+        events = post_sse(self._client, self._target(model), payload, timeouts, limits.update)
         try:
             async for event in events:
                 delta = assembler.feed_event(event)
@@ -104,4 +106,6 @@ class WireProvider:
         finally:
             await events.aclose()
         completion = assembler.finish()
-        yield dataclasses.replace(completion, latency_ms=(self._clock() - started) * 1000.0, ttft_ms=ttft)
+        yield dataclasses.replace(
+            completion, latency_ms=(self._clock() - started) * 1000.0, ttft_ms=ttft, rate_limits=limits
+        )

@@ -180,6 +180,9 @@ class ProviderError(TokenyardError):
         self.provider = provider
         self.model = model
         self.status = status
+        # The answer's rate-limit headers (x-ratelimit-*, anthropic-ratelimit-*, retry-after),
+        # for admission's adaptive rate; never on the wire, never any other header.
+        self.rate_limits: dict[str, str] = {}
 
     @property
     def target(self) -> str:

@@ -9,81 +9,14 @@ import itertools
 import time
 from collections import Counter
 
-from tokenyard.admission.accounts import AccountState, LeaseLedger, LeaseRequest
-from tokenyard.admission.adaptive import AdaptiveRate
+from tests.unit.admission.quota_fakes import InProcessQuota, MemoryStates, WindowStartClock
 from tokenyard.admission.config import AdmissionConfig
 from tokenyard.admission.decide import Defer, Reject
-from tokenyard.admission.quota_flow import fold_grant
-from tokenyard.agents.admission import AdmissionStage, TenantStates, Ticket
+from tokenyard.agents.admission import AdmissionStage, Ticket
 from tokenyard.schemas.records import Request
 
 
-class MemoryStates:
-    """PartitionState's surface, in memory."""
-
-    def __init__(self) -> None:
-        self.views: dict[int, TenantStates] = {}
-        self.appended: list[tuple[int, bytes, bytes]] = []
-
-    async def view(self, partition: int) -> TenantStates:
-        return self.views.setdefault(partition, TenantStates())
-
-    async def append(self, partition: int, key: bytes, value: bytes) -> None:
-        self.appended.append((partition, key, value))
-
-
-class WindowStartClock:
-    """Wall time shifted so a test starts 1 s into a lease window: no window ends mid-test."""
-
-    def __init__(self, window_s: float) -> None:
-        self.shift = time.time() % window_s - 1.0
-
-    def __call__(self) -> float:
-        return time.time() - self.shift
-
-
 CLOCK = WindowStartClock(600)
-
-
-class InProcessQuota:
-    """QuotaClient's surface; lease requests answered by a real LeaseLedger after ``hop_s``.
-
-    ``lease_cap`` caps each grant (in requests), to make quota arrive in small pieces.
-    """
-
-    def __init__(self, config: AdmissionConfig, account: str, hop_s: float = 0.003, lease_cap: float | None = None):
-        self.config, self.hop_s, self.lease_cap = config, hop_s, lease_cap
-        self.ledger = LeaseLedger.for_account(account, config.account(account))
-        self.worker_id = "w1"
-        self.states: dict[str, AccountState] = {}
-        self.listeners: list = []
-        self.asked = 0
-
-    def get(self, account: str) -> AccountState:
-        return self.states.get(account) or AccountState.fresh(account, AdaptiveRate(policy=self.config.aimd))
-
-    def put(self, account: str, state: AccountState) -> None:
-        self.states[account] = state
-
-    def subscribe(self, listener) -> None:
-        self.listeners.append(listener)
-
-    async def ready(self) -> None:
-        return None
-
-    async def ask(self, request: LeaseRequest) -> None:
-        self.asked += 1
-        asyncio.get_running_loop().call_later(self.hop_s, self._answer, request)
-
-    async def report(self, report) -> None:
-        return None
-
-    def _answer(self, request: LeaseRequest) -> None:
-        wanted = request.requests if self.lease_cap is None else min(request.requests, self.lease_cap)
-        self.ledger, answer = self.ledger.grant(request.worker_id, wanted, request.tokens, CLOCK())
-        self.states[request.account] = fold_grant(self.get(request.account), answer, CLOCK())
-        for listener in self.listeners:
-            listener(request.account)
 
 
 def config(**account) -> AdmissionConfig:
@@ -98,7 +31,7 @@ def config(**account) -> AdmissionConfig:
 def stage(cfg: AdmissionConfig, **quota) -> tuple[AdmissionStage, InProcessQuota]:
     global CLOCK
     CLOCK = WindowStartClock(cfg.account("acct").window_s)
-    client = InProcessQuota(cfg, "acct", **quota)
+    client = InProcessQuota(cfg, "acct", clock=CLOCK, **quota)
     admission = AdmissionStage(config=cfg, states=MemoryStates(), quota=client, account_of=lambda r: "acct", clock=CLOCK)
     return admission, client
 
