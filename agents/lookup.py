@@ -21,9 +21,10 @@ import numpy as np
 
 from tokenyard.cache import CacheConfig, CacheShard, Embedder, Hit, Miss, decode_record, encode_record, new_entry
 from tokenyard.cache.embedding import DIMENSION, MAX_BATCH
-from tokenyard.cache.entry import decode_values
+from tokenyard.cache.entry import CacheRecord, decode_values
 from tokenyard.cache.shard import question_text
 from tokenyard.cache.snapshot import SnapshotStore
+from tokenyard.errors import MalformedEvent
 from tokenyard.providers.base import Completion
 from tokenyard.schemas.records import Request
 from tokenyard.streams.partition_state import MARKER_KEY, PartitionState, Position, Records
@@ -76,7 +77,19 @@ class ShardView:
     def apply_replayed(self, records: Records) -> None:
         self.shard.begin_replay()  # no-op after resume()
         values = [value for key, value in records if value is not None and key != MARKER_KEY]
-        self.shard.apply_replayed(decode_values(values, self.dimension), self.clock())
+        try:
+            decoded = decode_values(values, self.dimension)
+        except MalformedEvent:  # some record is unreadable: decode one by one, skip those
+            decoded = [item for item in map(self._decode_or_skip, values) if item is not None]
+        self.shard.apply_replayed(decoded, self.clock())
+
+    def _decode_or_skip(self, value: bytes) -> tuple[CacheRecord, None] | None:
+        try:
+            return decode_record(value), None
+        except MalformedEvent as exc:
+            self.shard.stats.unreadable += 1
+            log.warning("cache rebuild of partition %d skipped a record: %s", self.partition, exc.message)
+            return None
 
     def replay_done(self, last: Position | None) -> None:
         self.shard.end_replay(self.config.rebuild_threads)

@@ -12,6 +12,7 @@ by a lock: hnswlib must not add while it searches.
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from tokenyard.cache.verify import verify
 from tokenyard.schemas.records import Request, Usage
 
 CACHEABLE_FINISH_REASONS = frozenset({"stop", "length"})
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class CacheStats:
     expired: int = 0
     evicted: int = 0
     invalidated: int = 0
+    unreadable: int = 0  # topic records the shard could not read (skipped, logged)
     cost_saved_usd: Decimal = field(default_factory=Decimal)
 
     @property
@@ -191,10 +196,15 @@ class CacheShard:
         count = 0
         with self._lock:
             for record, vector in records:
-                if isinstance(record, CacheEntry):
-                    self._put(record, now, vector)
-                else:
-                    self._apply(record, now)
+                try:
+                    if isinstance(record, CacheEntry):
+                        self._put(record, now, vector)
+                    else:
+                        self._apply(record, now)
+                except ValueError as exc:  # a vector of another size: that entry is left out
+                    self.stats.unreadable += 1
+                    log.warning("cache rebuild skipped a record: %s", exc)
+                    continue
                 count += 1
             self.stats.entries = len(self._entries)
             self.stats.scopes = len(self._scopes)
@@ -232,6 +242,9 @@ class CacheShard:
     def _put(self, entry: CacheEntry, now: float, vector: np.ndarray | None = None) -> None:
         if vector is None:
             vector = entry.embedding
+        if vector is not None and vector.shape != (self.dimension,):
+            # refused before anything changes: the shard stays as it was
+            raise ValueError(f"embedding of {entry.entry_id} has shape {vector.shape}")
         current = self._entries.get(entry.entry_id)
         if current is not None and current.created_at > entry.created_at:
             return  # a redelivered older answer never replaces a newer one
@@ -248,8 +261,6 @@ class CacheShard:
         self._entry_of_label[label] = entry.entry_id
         heapq.heappush(self._expiry, (entry.expires_at, label, entry.entry_id))
         if vector is not None:
-            if vector.shape != (self.dimension,):
-                raise ValueError(f"embedding of {entry.entry_id} has shape {vector.shape}")
             if self._pending is not None:
                 self._pending[label] = (entry.scope_id, vector)
             else:

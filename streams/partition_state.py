@@ -131,6 +131,7 @@ class PartitionState(Generic[V]):
         self._building: dict[int, asyncio.Task[V]] = {}
         self._producer: AIOKafkaProducer | None = None
         self.rebuilt_records: dict[int, int] = {}
+        self.skipped_records: dict[int, int] = {}  # partition -> records no view could read
         self._starting = asyncio.Lock()
         self.follow = follow
         self.follow_wait_ms = follow_wait_ms
@@ -192,7 +193,21 @@ class PartitionState(Generic[V]):
         await self._send(key, value, partition)
         view = self._views.get(partition)
         if view is not None:
+            self._apply(view, partition, None, key, value)
+
+    def _apply(self, view: V, partition: int, offset: int | None, key: bytes | None, value: bytes | None) -> None:
+        """Apply one record; one the view cannot read is skipped and counted, never fatal.
+
+        A state topic is internal, but a bad record (a bug, an older release, a
+        hand-written one) must not stop every later update nor make the partition
+        impossible to rebuild: the view stays what the readable records make it.
+        """
+        try:
             view.apply(key, value)
+        except Exception as exc:
+            self.skipped_records[partition] = self.skipped_records.get(partition, 0) + 1
+            log.warning("%s[%d]: skipped a record it cannot read (offset %s): %s: %s",
+                        self.topic, partition, offset, type(exc).__name__, exc)
 
     async def _send(self, key: bytes | None, value: bytes, partition: int) -> Any:
         assert self._started, "PartitionState not started"
@@ -249,7 +264,7 @@ class PartitionState(Generic[V]):
                         await asyncio.to_thread(bulk.apply_replayed, [(r.key, r.value) for r in records])
                     else:
                         for record in records:
-                            view.apply(record.key, record.value)
+                            self._apply(view, partition, record.offset, record.key, record.value)
                     applied += len(records)
                 if done:
                     if bulk is not None:
@@ -305,7 +320,7 @@ class PartitionState(Generic[V]):
                         continue
                     for record in records:
                         if record.key != MARKER_KEY:
-                            view.apply(record.key, record.value)
+                            self._apply(view, tp.partition, record.offset, record.key, record.value)
                     self._follow_from[tp.partition] = following[tp.partition] = records[-1].offset + 1
         finally:
             await consumer.stop()

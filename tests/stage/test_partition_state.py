@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -99,6 +100,39 @@ async def test_a_shared_producer_writes_the_records_and_markers(broker) -> None:
         fresh = PartitionState(bootstrap=broker.bootstrap, topic=topic, partitions=1, new_view=lambda p: Recorder())
         assert (await fresh.view(0)).items == [(b"k1", b"v1"), (b"k2", b"v2")]
         await fresh.stop()
+    finally:
+        await state.stop()
+        await producer.stop()
+
+
+class Strict(Recorder):
+    """A view that cannot read anything but b"v..." values."""
+
+    def apply(self, key, value) -> None:
+        if not value.startswith(b"v"):
+            raise ValueError(f"unreadable {value!r}")
+        super().apply(key, value)
+
+
+async def test_a_record_no_view_can_read_is_skipped_in_rebuild_and_while_following(broker) -> None:
+    topic = f"state-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
+    await producer.start()
+    state = PartitionState(bootstrap=broker.bootstrap, topic=topic, partitions=1, new_view=lambda p: Strict(),
+                           follow=True, follow_wait_ms=50)
+    try:
+        for value in (b"v1", b"garbage", b"v2"):
+            await producer.send_and_wait(topic, value, key=b"k", partition=0)
+        view = await state.view(0)
+        assert [v for _, v in view.items] == [b"v1", b"v2"] and state.skipped_records == {0: 1}
+        # written by someone else after the rebuild: followed, the bad one skipped
+        for value in (b"junk", b"v3"):
+            await producer.send_and_wait(topic, value, key=b"k", partition=0)
+        for _ in range(100):
+            if len(view.items) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert [v for _, v in view.items] == [b"v1", b"v2", b"v3"] and state.skipped_records == {0: 2}
     finally:
         await state.stop()
         await producer.stop()

@@ -221,3 +221,19 @@ def test_a_new_snapshot_replaces_the_old_one(tmp_path):
     home = first.parent
     assert not first.exists()
     assert sorted(p.name for p in home.iterdir()) == sorted(["current", (home / "current").read_text()])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_unreadable_records_are_skipped_and_the_rest_rebuilt(seed):
+    """Garbage or a vector of another size in the topic costs that record, never the rebuild."""
+    clean = mixed_stream(seed)
+    short = entry_for(make_request("odd vector"), CONFIG, np.ones(8, np.float32) / np.sqrt(8), NOW)
+    garbage = [(b"x", b"not json"), (b"x", b"[1, 2]"), (b"x", b'{"type": "nope"}'), (b"x", b"\xff\xfe"),
+               (short.entry_id.encode(), encode_record(short))]
+    rng = random.Random(seed)
+    dirty = list(clean)
+    for bad in garbage:
+        dirty.insert(rng.randrange(len(dirty)), bad)
+    rebuilt = in_batches(dirty, ShardView(CONFIG, lambda: NOW), seed).shard
+    assert rebuilt.stats.unreadable == len(garbage)
+    assert_same(rebuilt, one_by_one(clean).shard)
