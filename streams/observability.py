@@ -167,6 +167,11 @@ class ProcessMetrics:
             "Records replayed by the last rebuild of a state partition this process owns.",
             ["topic", "partition"],
         )
+        self.skipped = metrics.gauge(
+            "tokenyard_state_skipped_records",
+            "Records of a state partition no view could read (skipped and logged) since this process owns it.",
+            ["topic", "partition"],
+        )
         self.rss = metrics.gauge("process_resident_memory_bytes", "Resident memory size in bytes.")
         self.cpu = metrics.gauge("process_cpu_seconds_total", "User and system CPU time spent in seconds.")
         self.fds = metrics.gauge("process_open_fds", "Number of open file descriptors.")
@@ -177,9 +182,13 @@ class ProcessMetrics:
             self.breaker.set(BREAKER_VALUES[snapshot.state], target=target)
             self.breaker_failures.set(snapshot.consecutive_failures, target=target)
 
-    def observe_rebuilds(self, topic: str, rebuilt_records: Mapping[int, int]) -> None:
+    def observe_rebuilds(
+        self, topic: str, rebuilt_records: Mapping[int, int], skipped_records: Mapping[int, int] | None = None
+    ) -> None:
         for partition, records in rebuilt_records.items():
             self.rebuilt.set(records, topic=topic, partition=str(partition))
+        for partition, records in (skipped_records or {}).items():
+            self.skipped.set(records, topic=topic, partition=str(partition))
 
     def observe_process(self, stats: ProcessStats) -> None:
         if stats.rss_bytes is not None:
@@ -396,7 +405,7 @@ def attach(
         if router is not None:
             observed.observe_breakers(router.breakers())
         for state in states:
-            observed.observe_rebuilds(state.topic, state.rebuilt_records)
+            observed.observe_rebuilds(state.topic, state.rebuilt_records, state.skipped_records)
 
     def assignment() -> Collection[tuple[str, int]]:
         try:

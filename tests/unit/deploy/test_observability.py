@@ -42,7 +42,7 @@ def test_process_metrics_render_breakers_rebuilds_and_lag() -> None:
     metrics = Metrics()
     observed = ProcessMetrics(metrics, "worker")
     observed.observe_breakers({"a:m": snapshot("a:m", BreakerState.open, 5), "b:m": snapshot("b:m", BreakerState.half_open)})
-    observed.observe_rebuilds("ty.cache", {0: 120, 3: 0})
+    observed.observe_rebuilds("ty.cache", {0: 120, 3: 0}, {3: 2})
     observed.observe_lag("g", {("ty.requests", 1): 4, ("ty.requests", 2): None})
     observed.observe_process(ProcessStats(rss_bytes=1024, cpu_seconds=1.5, open_fds=None))
     text = metrics.render()
@@ -51,6 +51,7 @@ def test_process_metrics_render_breakers_rebuilds_and_lag() -> None:
     assert parse_samples(text, "tokenyard_state_rebuilt_records") == [
         ({"topic": "ty.cache", "partition": "0"}, 120.0), ({"topic": "ty.cache", "partition": "3"}, 0.0),
     ]
+    assert parse_samples(text, "tokenyard_state_skipped_records") == [({"topic": "ty.cache", "partition": "3"}, 2.0)]
     assert parse_samples(text, "tokenyard_consumer_lag") == [({"group": "g", "topic": "ty.requests", "partition": "1"}, 4.0)]
     assert parse_samples(text, "process_resident_memory_bytes") == [({}, 1024.0)]
     assert parse_samples(text, "tokenyard_up") == [({"role": "worker"}, 1.0)]
