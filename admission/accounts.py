@@ -317,6 +317,12 @@ class LocalQuota:
             LeaseRequest(self.account, worker_id, requests=ask_requests, tokens=ask_tokens),
         )
 
+    def refund(self, window: int, requests: float, tokens: float) -> LocalQuota:
+        """Give back what was taken in ``window`` and not used (only into that window)."""
+        if window != self.window:
+            return self
+        return replace(self, requests=self.requests + requests, tokens=self.tokens + tokens)
+
     def correct_tokens(self, window: int, delta: float) -> LocalQuota:
         """Real usage minus the estimate taken in ``window``. A refund only goes
         back into the window it was taken from; an extra charge always lands."""

@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from tokenyard.admission.accounts import AccountState, LeaseRequest, per_window
 from tokenyard.admission.budget import SpendOutcome, apply_cost, check_budget, event_key
-from tokenyard.admission.config import AdmissionConfig
+from tokenyard.admission.config import AccountLimits, AdmissionConfig
 from tokenyard.admission.limits import TenantState, check_tenant, commit_tenant, estimate_tokens, settle_tokens
 from tokenyard.errors import AdmissionError, DeadlineExceeded, PromptTooLarge, RateLimited, RequestError
 from tokenyard.schemas.records import Request
@@ -223,6 +223,25 @@ def record_spend(
     """Feed one completed request's real cost (event time ``at``) into the tenant's budget; idempotent."""
     budget, outcome = apply_cost(tenant.budget, event_key(request_id, attempt), cost_usd, at)
     return TenantState(buckets=tenant.buckets, budget=budget), outcome
+
+
+def charge_call(
+    account: AccountState, limits: AccountLimits, estimated_tokens: int, now: float, lease_retry_s: float
+) -> tuple[AccountState, float | None]:
+    """Take one provider call's quota from ``account``: a fallback or in-place retry call.
+
+    Returns the new state and ``None`` when taken, or the unchanged state and
+    the seconds until the account may have quota again (paused, or not enough
+    held): the caller skips the target instead of exceeding the account.
+    """
+    if account.rate.paused(now):
+        return account, account.rate.paused_until - now
+    need_requests = 0.0 if limits.rpm is None else 1.0
+    need_tokens = 0.0 if limits.tpm is None else float(estimated_tokens)
+    wait = account.quota.wait_s(need_requests, need_tokens, now, lease_retry_s)
+    if wait > 0:
+        return account, wait
+    return AccountState(quota=account.quota.take(need_requests, need_tokens), rate=account.rate), None
 
 
 def lease_request_for(

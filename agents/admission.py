@@ -12,11 +12,12 @@ concurrent requests of one tenant never both spend the same tokens.
 
 Provider accounts (``[admission.accounts.NAME]``, NAME = the provider name of
 a target) span tenants and so partitions: they are enforced with quota leases
-(:mod:`tokenyard.agents.quota`). A request is charged to the account of the
-first target the router will call for it; a fallback or retry attempt on
-another account is not admitted against that account's quota (the fallback
-loop runs inside the provider layer, after admission), but its 429s and
-Retry-Afters do feed that account's adaptive rate (:meth:`AdmissionStage.observe`).
+(:mod:`tokenyard.agents.quota`). A request is admitted against the account of
+the first target the router will call for it; every further call (fallback to
+another target, in-place retry) is charged to the account it hits when it is
+made (:mod:`tokenyard.agents.call_charges`, :meth:`AdmissionStage.permit_call`),
+and every answer's signals feed that account's adaptive rate
+(:meth:`AdmissionStage.observe`).
 
 When an account is short, who gets its quota next is decided by the account's
 fair queue (:mod:`tokenyard.agents.waiting_room`): priority with aging, then
@@ -49,6 +50,7 @@ from tokenyard.admission.decide import (
 from tokenyard.admission.limits import TenantState
 from tokenyard.admission.provider_signals import parse_rate_limit_headers
 from tokenyard.admission.quota_flow import rate_report
+from tokenyard.agents.call_charges import CallCharges
 from tokenyard.agents.quota import QuotaClient
 from tokenyard.agents.waiting_room import Trial, WaitingRoom
 from tokenyard.providers.base import Attempt
@@ -106,9 +108,18 @@ class AdmissionStage:
         self.quota = quota
         self.account_of = account_of
         self.room: WaitingRoom | None = None
+        self.calls: CallCharges | None = None
         if quota is not None:
             self.room = WaitingRoom(config=config, try_admit=self._try, ask_lease=quota.ask, clock=clock)
             quota.subscribe(self.room.wake)
+            self.calls = CallCharges(config=config, quota=quota, clock=clock, on_refund=self.room.wake)
+            quota.subscribe(self.calls.on_grant)
+
+    async def permit_call(self, request: Request, account: str) -> float | None:
+        """The provider layer's gate before each call: charge it to ``account``, or say how long to wait."""
+        if self.calls is None:
+            return None
+        return await self.calls.permit(request, account)
 
     def _tenant_is_limited(self, tenant: str) -> bool:
         """Whether any rate limit or budget applies to ``tenant``.
@@ -174,6 +185,8 @@ class AdmissionStage:
         outcome = trial.outcome
         if not isinstance(outcome, Admit):
             return outcome
+        if self.calls is not None:
+            self.calls.admitted(facts, outcome)
         if trial.snapshot is None:
             return Ticket(facts, outcome, tracked=False)
         await self.states.append(partition, request.tenant.encode(), trial.snapshot)
@@ -182,24 +195,22 @@ class AdmissionStage:
     async def settle(
         self, ticket: Ticket, partition: int, *, tokens: int, cost: Decimal, request_id: str, attempts: int
     ) -> None:
-        """Correct the token estimate with real usage and add the real cost to the budgets."""
-        if not ticket.tracked and ticket.facts.account is None:
+        """Correct the tenant's token estimate with real usage and add the real cost to the budgets.
+
+        Provider accounts are corrected per call in :meth:`observe` (each call
+        was charged to the account it hit).
+        """
+        if not ticket.tracked:
             return
         view = await self.states.view(partition)
         now = self.clock()
         tenant = ticket.facts.tenant
-        account = ticket.facts.account if self.quota is not None else None
-        before = AdmissionState(tenant=view.get(tenant), account=None if account is None else self.quota.get(account))  # type: ignore[union-attr]
-        state = settle(before, ticket.facts, ticket.admit, tokens, now, self.config)
-        if account is not None and state.account is not None:
-            self.quota.put(account, state.account)  # type: ignore[union-attr]
-            if self.room is not None:
-                self.room.wake(account)  # a refund may let a waiter through
+        state = settle(AdmissionState(tenant=view.get(tenant)), ticket.facts, ticket.admit, tokens, now, self.config)
         spent, _ = record_spend(state.tenant, request_id, attempts, cost, now)
         await self.states.append(partition, tenant.encode(), view.put(tenant, spent))
 
-    async def observe(self, ticket: Ticket, attempts: list[Attempt]) -> None:
-        """AIMD: fold what each attempt's answer says about its account's rate.
+    async def observe(self, ticket: Ticket | None, attempts: list[Attempt]) -> None:
+        """Settle each account's call charges, then AIMD: fold what each answer says about its rate.
 
         A 429 (or 529) cuts the rate, a Retry-After pauses the account, and the
         rate-limit headers of any answer, successful ones included
@@ -214,6 +225,8 @@ class AdmissionStage:
         """
         if self.quota is None or not self.config.accounts:
             return
+        if self.calls is not None and ticket is not None:
+            self.calls.settle(ticket.facts.request_id, attempts)
         now = self.clock()
         reports = []
         for attempt in attempts:

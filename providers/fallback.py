@@ -8,6 +8,8 @@ target it decides, in this order:
    window)? If not it is skipped, never sent;
 2. are there attempts and time left (per-request attempt budget, deadline)?
 3. does its circuit breaker admit a call (or is it held by a Retry-After)?
+4. does its provider account have quota for one more call (the injected ``gate``;
+   admission charges each call to the account it hits)?
 
 then calls it, and on failure applies the route's :class:`FallbackPolicy`: stop the
 request, fall through, retry here with backoff (bounded, deadline-aware), or skip to
@@ -39,6 +41,9 @@ from tokenyard.schemas.records import Request, Usage
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 OnChunk = Callable[[int, str, bool], Awaitable[None]]
+# Before each call: may (request, provider account) be called now? None: yes (and it is
+# charged to that account); seconds: not before then, so the target is skipped.
+CallGate = Callable[[Request, str], Awaitable[float | None]]
 
 # A failed call with one of these codes may still have been billed (the provider did
 # work before the cut); without usage from the provider its cost is unknown, not $0.
@@ -71,6 +76,7 @@ class Runtime:
     now: Clock  # epoch seconds, same clock as deadlines
     sleep: Sleep
     random: Callable[[], float]  # uniform in [0, 1)
+    gate: CallGate | None = None  # provider-account quota for every call (admission)
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,13 @@ class _Loop:
                               "by a Retry-After", retriable=True,
                               retry_after=self.rt.breakers.blocked_for(target.key, now))
                 return None, last_error
+            if self.rt.gate is not None:
+                wait = await self.rt.gate(self.request, target.provider)
+                if wait is not None:  # the account's quota is spent: not called, never over its limit
+                    if last_error is None:
+                        self.skip(target, "account_quota", f"not called: provider account {target.provider!r} "
+                                  "has no quota left", retriable=True, retry_after=wait)
+                    return None, last_error
             completion, error = await self._attempt(target)
             if error is None:
                 return completion, None

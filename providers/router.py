@@ -32,6 +32,7 @@ from tokenyard.providers.breaker import BreakerBoard, BreakerSnapshot
 from tokenyard.providers.config import ProviderConfig, resolve_api_key
 from tokenyard.providers.factory import build_provider
 from tokenyard.providers.fallback import (
+    CallGate,
     Clock,
     InvokeOutcome,
     OnChunk,
@@ -215,6 +216,10 @@ class Router:
             providers=settings.providers, routing=routing, client=http, environ=environ,
             prices=prices, **runtime,
         )
+
+    def gate_calls(self, gate: CallGate) -> None:
+        """Ask ``gate`` before every provider call (admission's per-account quota)."""
+        self._runtime = replace(self._runtime, gate=gate)
 
     def has_route(self, name: str) -> bool:
         return name in self._routes

@@ -133,6 +133,9 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
             else None
         ),
     )
+    if quota_client is not None and gateway.admission is not None:
+        # every provider call, fallbacks and retries included, is charged to the account it hits
+        router.gate_calls(gateway.admission.permit_call)
     register(app, gateway, topics.requests, concurrency=settings.worker.concurrency)
     observability.attach(
         app, settings, role="worker", router=router, metrics=metrics,

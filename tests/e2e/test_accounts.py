@@ -19,6 +19,8 @@ pytestmark = pytest.mark.broker
 # storm: 50 per 5 s window (rpm 600), leases of 5; a cut keeps 30% of it.
 ACCT_WINDOW_S, ACCT_PER_WINDOW = 10.0, 20
 STORM_WINDOW_S, STORM_PER_WINDOW = 5.0, 50
+# spill: 10 per 10 s window (rpm 60), leases of 5, reached only by falling back from fake:fail-500.
+SPILL_WINDOW_S, SPILL_PER_WINDOW = 10.0, 10
 # fair: 20 per 2 s window (rpm 600), leases of 5: a flood of 60 needs three windows.
 FAIR_WINDOW_S, FAIR_PER_WINDOW = 2.0, 20
 
@@ -59,6 +61,17 @@ context_window = 8192
 [routes.fair]
 targets = ["fair:echo@fair"]
 
+[providers.spill]
+kind = "openai_compatible"
+base_url = "{fake_url}/v1"
+
+[providers.spill.models."echo@spill"]
+context_window = 8192
+
+[routes.spill]
+targets = ["fake:fail-500", "spill:echo@spill"]
+retry = {{ max_attempts_per_target = 1 }}
+
 [admission.aimd]
 decrease_factor = 0.3
 increase_per_s = 0.01
@@ -67,6 +80,11 @@ increase_per_s = 0.01
 rpm = 120
 window_s = {ACCT_WINDOW_S}
 lease_fraction = 0.25
+
+[admission.accounts.spill]
+rpm = 60
+window_s = {SPILL_WINDOW_S}
+lease_fraction = 0.5
 
 [admission.accounts.fair]
 rpm = 600
@@ -252,3 +270,32 @@ async def test_a_noisy_tenant_does_not_take_a_shared_account_from_a_quiet_one(tw
     # from the next window on it gets its fair half while it waits, so it is done early in
     # that window, not behind the flood's remaining 40 (arrival order would put it at ~50).
     assert noisy_before_last_quiet <= FAIR_PER_WINDOW + 12, quiet_at
+
+
+async def test_fallback_calls_are_charged_to_the_account_they_hit(two_workers: Pipeline) -> None:
+    fake = two_workers.fake
+    sampler = CallSampler(fake, "echo@spill")
+    sampling = asyncio.create_task(sampler.run())
+    try:
+        async with two_workers.client() as client:
+            # the first target is unlimited and fails; every answer comes from the spill account
+            batch = [client.build_request(user(f"spill {i}"), model="spill", tenant=f"sp{i % 8}", timeout=15)
+                     for i in range(30)]
+            replies = await asyncio.gather(*(client.send(r, timeout=40) for r in batch))
+    finally:
+        await asyncio.sleep(0.1)
+        sampling.cancel()
+    windows = sampler.per_window(SPILL_WINDOW_S)
+    statuses = codes(replies)
+    skipped = [r for r in replies if r.error is not None and "provider account 'spill' has no quota left" in r.error.message]
+    print(f"spill calls per {SPILL_WINDOW_S:g}s window: {windows}; replies {dict(statuses)}; "
+          f"{len(skipped)} refused for the spill account's quota")
+    # the fallback target's account limit holds across both workers, whichever admitted the request
+    assert max(windows.values()) <= SPILL_PER_WINDOW, windows
+    assert statuses["ok"] == fake.calls("echo@spill") >= SPILL_PER_WINDOW // 2, statuses
+    # everything else was answered: refused unsent as rate limited (retriable, with when)
+    assert statuses["ok"] + len(skipped) == len(replies), statuses
+    for reply in skipped:  # the skip says the target may be back, and when
+        [refusal] = [f for f in reply.error.details["failures"] if f["target"] == "spill:echo@spill"]
+        assert refusal["code"] == "target_skipped" and refusal["retriable"], refusal
+        assert 0 < refusal["retry_after_s"] <= SPILL_WINDOW_S, refusal

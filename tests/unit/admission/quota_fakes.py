@@ -41,15 +41,15 @@ class WindowStartClock:
 
 
 class InProcessQuota:
-    """QuotaClient's surface; lease requests answered by a real LeaseLedger after ``hop_s``.
+    """QuotaClient's surface; lease requests answered by each account's real LeaseLedger after ``hop_s``.
 
     ``lease_cap`` caps each grant (in requests), to make quota arrive in small pieces.
     """
 
-    def __init__(self, config: AdmissionConfig, account: str, hop_s: float = 0.003, lease_cap: float | None = None,
+    def __init__(self, config: AdmissionConfig, hop_s: float = 0.003, lease_cap: float | None = None,
                  clock=time.time):
         self.config, self.hop_s, self.lease_cap, self.clock = config, hop_s, lease_cap, clock
-        self.ledger = LeaseLedger.for_account(account, config.account(account))
+        self.ledgers = {name: LeaseLedger.for_account(name, limits) for name, limits in config.accounts.items()}
         self.worker_id = "w1"
         self.states: dict[str, AccountState] = {}
         self.listeners: list = []
@@ -77,7 +77,8 @@ class InProcessQuota:
 
     def _answer(self, request: LeaseRequest) -> None:
         wanted = request.requests if self.lease_cap is None else min(request.requests, self.lease_cap)
-        self.ledger, answer = self.ledger.grant(request.worker_id, wanted, request.tokens, self.clock())
+        ledger = self.ledgers[request.account]
+        self.ledgers[request.account], answer = ledger.grant(request.worker_id, wanted, request.tokens, self.clock())
         self.states[request.account] = fold_grant(self.get(request.account), answer, self.clock())
         for listener in self.listeners:
             listener(request.account)

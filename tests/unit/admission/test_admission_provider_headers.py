@@ -96,7 +96,7 @@ def stage(clock) -> tuple[AdmissionStage, InProcessQuota]:
         "accounts": {name: {"rpm": 600, "window_s": 60} for name in ("oa", "an")},
         "aimd": {"decrease_factor": 0.5, "low_remaining_fraction": 0.05},
     })
-    quota = InProcessQuota(config, "oa", clock=clock)
+    quota = InProcessQuota(config, clock=clock)
     return AdmissionStage(config=config, states=MemoryStates(), quota=quota, account_of=lambda r: "oa",
                           clock=clock), quota
 

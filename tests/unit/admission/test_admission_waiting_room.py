@@ -31,7 +31,7 @@ def config(**account) -> AdmissionConfig:
 def stage(cfg: AdmissionConfig, **quota) -> tuple[AdmissionStage, InProcessQuota]:
     global CLOCK
     CLOCK = WindowStartClock(cfg.account("acct").window_s)
-    client = InProcessQuota(cfg, "acct", clock=CLOCK, **quota)
+    client = InProcessQuota(cfg, clock=CLOCK, **quota)
     admission = AdmissionStage(config=cfg, states=MemoryStates(), quota=client, account_of=lambda r: "acct", clock=CLOCK)
     return admission, client
 
