@@ -254,7 +254,8 @@ class TargetSkipped(ProviderError):
     """The target was not called: ``details['reason']`` says why.
 
     Reasons: ``breaker_open``, ``retry_after_hold`` and ``account_quota`` (retriable:
-    the target, or its provider account's quota, may be back later), ``capability`` and ``context_window`` (it can never serve this
+    the target, or its provider account's quota, may be back later), ``capability``
+    and ``context_window`` (it can never serve this
     request), ``deadline`` and ``attempt_budget`` (no time or attempts left).
     """
 
