@@ -56,8 +56,12 @@ def facts_from_request(
     request: Request,
     route_account: str | Mapping[str, str] | None,
     default_max_tokens: int | Mapping[str, int],
+    tenant_priority: str | None = None,
 ) -> RequestFacts:
     """Build the facts from a wire request.
+
+    ``tenant_priority`` (the tenant's configured ``priority``) applies when the
+    request itself does not name one.
 
     ``route_account`` is the provider account of the route's first target, or a
     mapping route -> account; ``default_max_tokens`` the output allowance when
@@ -76,7 +80,7 @@ def facts_from_request(
         route=request.model,
         account=account,
         estimated_tokens=estimate_tokens(request.prompt_chars(), len(request.messages), max_tokens),
-        priority=request.priority.value,
+        priority=request.priority.value if request.priority is not None else tenant_priority or "normal",
         deadline=None if request.deadline_ms is None else request.deadline_ms / 1000.0,
     )
 

@@ -174,7 +174,8 @@ class AdmissionStage:
         if account is not None:
             assert self.quota is not None
             await self.quota.ready()
-        facts = facts_from_request(request, account, self.config.default_max_tokens)
+        facts = facts_from_request(request, account, self.config.default_max_tokens,
+                                   self.config.tenant(request.tenant).priority.value)
         if account is not None and wait_until is not None and self.room is not None:
             trial = await self.room.admit(facts, view, wait_until)
         else:

@@ -98,7 +98,8 @@ class CallCharges:
             if charge.account == account and not charge.used:
                 charge.used = True
                 return None
-        facts = facts_from_request(request, account, self.config.default_max_tokens)
+        facts = facts_from_request(request, account, self.config.default_max_tokens,
+                                   self.config.tenant(request.tenant).priority.value)
         await self.quota.ready()  # reading grants (the admitted account may have had no limit)
         wait = await self._take(request.request_id, account, limits, facts)
         if wait is not None and self._lease_on_its_way(account):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from tokenyard.cache import Hit, Miss
 from tokenyard.errors import TokenyardError
 from tokenyard.providers.base import Attempt, Completion
-from tokenyard.schemas.records import ErrorInfo, Reply, Request, Usage, UsageEvent
+from tokenyard.schemas.records import ErrorInfo, Priority, Reply, Request, Usage, UsageEvent
 
 
 def attempt_event_id(request_id: str, number: int) -> str:
@@ -99,7 +99,7 @@ def attempt_events(request: Request, attempts: list[Attempt], now_ms: int) -> li
             cost_unknown=a.cost_usd is None and a.error is None,
             latency_ms=round(a.latency_ms, 3),
             ttft_ms=a.ttft_ms,
-            priority=request.priority.value,
+            priority=(request.priority or Priority.normal).value,
             tags=dict(request.metadata),
         )
         for a in attempts
@@ -142,7 +142,7 @@ def request_event(
         similarity=reply.similarity,
         latency_ms=reply.latency_ms or 0.0,
         fallback_depth=_fallback_depth(attempts),
-        priority=request.priority.value,
+        priority=(request.priority or Priority.normal).value,
         tags={
             **request.metadata,
             **(cache_tags or {}),
@@ -168,7 +168,7 @@ def lost_attempt_events(request: Request, lost: int, now_ms: int) -> list[UsageE
             status="lost_in_crash",
             error_code="worker_crashed",
             cost_unknown=True,
-            priority=request.priority.value,
+            priority=(request.priority or Priority.normal).value,
             tags={**request.metadata, "crash_retry": "1"},
         )
         for n in range(1, lost + 1)

@@ -100,7 +100,10 @@ class Request(_Inbound):
         default=None, ge=0, description="Absolute deadline, Unix epoch milliseconds."
     )
     created_ms: int | None = Field(default=None, ge=0)
-    priority: Priority = Priority.normal
+    priority: Priority | None = Field(
+        default=None,
+        description="Who waits first when capacity is short; unset: the tenant's configured priority (normal if none).",
+    )
     cache: CacheMode = CacheMode.default
     tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
     metadata: dict[

@@ -198,3 +198,14 @@ def test_facts_from_a_wire_request() -> None:
     explicit = request.model_copy(update={"params": request.params.model_copy(update={"max_tokens": 10})})
     assert facts_from_request(explicit, "acct", {"chat": 999}).estimated_tokens == 110 + 8 + 10
     assert facts_from_request(request, None, {"chat": 999}).account is None
+
+
+def test_the_tenants_priority_applies_when_the_request_names_none() -> None:
+    wire = {"request_id": "r", "tenant": "acme", "model": "chat", "reply_to": "replies",
+            "messages": [{"role": "user", "content": "hi"}]}
+    unnamed = Request.model_validate(wire)
+    assert unnamed.priority is None
+    assert facts_from_request(unnamed, None, 10, tenant_priority="high").priority == "high"
+    assert facts_from_request(unnamed, None, 10).priority == "normal"
+    named = Request.model_validate({**wire, "priority": "low"})
+    assert facts_from_request(named, None, 10, tenant_priority="high").priority == "low"
