@@ -42,6 +42,9 @@ def print_table(result: dict[str, Any]) -> None:
              lambda r, ef=ef: f"{r['search'][ef]['p50_ms']:.3f} / {r['search'][ef]['p99_ms']:.3f}"),
             (f"ef={ef}: recall@1 / @{k} vs brute force",
              lambda r, ef=ef: f"{r['search'][ef]['recall_at_1']:.3f} / {r['search'][ef][f'recall_at_{k}']:.3f}"),
+            (f"ef={ef}: own pair in top-{k}, exact / ANN",
+             lambda r, ef=ef: f"{r['search'][ef]['own_pair_in_exact_top_k']:.3f} / "
+                              f"{r['search'][ef]['own_pair_in_ann_top_k']:.3f}"),
         ]
     rows += [
         (f"lookups below at ef={hnsw['ef']}; embedding p50 / p99 ms", lambda r: f"{r['embedding']['p50_ms']:.2f} / {r['embedding']['p99_ms']:.2f}"),

@@ -60,8 +60,10 @@ def admission(decisions: int, repeats: int) -> None:
 @click.option("--threads", type=int, default=1, show_default=True, help="Threads of the embedding model.")
 @click.option("--ef", "efs", default="64,128,256", show_default=True,
               help="hnswlib ef values to time search alone and ANN recall at (lookups use the configured ef).")
+@click.option("--hnsw-m", type=int, default=None, help="Override the cache's hnsw_m (default: the setting's default).")
+@click.option("--ef-construction", type=int, default=None, help="Override hnsw_ef_construction.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def cache(sizes: str, threads: int, efs: str, as_json: bool) -> None:
+def cache(sizes: str, threads: int, efs: str, hnsw_m: int | None, ef_construction: int | None, as_json: bool) -> None:
     """Cache core speed per size: search alone, ANN recall, whole lookup, insert, memory, rebuild.
 
     Bulk entries are derived from real MiniLM embeddings of the pair files' questions
@@ -70,8 +72,17 @@ def cache(sizes: str, threads: int, efs: str, as_json: bool) -> None:
     from tokenyard.streams.bench.cache_speed import run_cache_speed
     from tokenyard.streams.bench.cache_speed_view import print_table, with_progress
 
+    from tokenyard.cache.config import CacheConfig
+    from tokenyard.errors import TokenyardError
+
     counts, ef_values = _int_list(sizes, "--sizes", 1000), _int_list(efs, "--ef", 1)
-    result = with_progress(lambda progress: run_cache_speed(counts, progress, threads, tuple(ef_values)))
+    overrides = {"hnsw_m": hnsw_m, "hnsw_ef_construction": ef_construction}
+    try:
+        config = CacheConfig.from_mapping({k: v for k, v in overrides.items() if v is not None})
+    except TokenyardError as exc:
+        click.echo(f"tokenyard bench cache: {exc.message}", err=True)
+        sys.exit(2)
+    result = with_progress(lambda progress: run_cache_speed(counts, progress, threads, tuple(ef_values), config))
     if as_json:
         click.echo(orjson.dumps(result).decode())
         return
