@@ -4,7 +4,7 @@ The pipeline is deliberately plain: normalise contractions and symbols, rewrite
 multi-word names (``US dollars`` -> ``usd``), tokenise, turn number words into
 digits, stem, map synonyms, then split the tokens into content words and the
 typed facts (numbers with their units, negations, quoted text, directions,
-capitalised names). No model runs here: it takes tens of microseconds.
+capitalised names). No model runs here: about 75 microseconds of CPU per question.
 """
 
 from __future__ import annotations
