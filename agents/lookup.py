@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tokenyard.admission.bucket import Bucket, admit
 from tokenyard.cache import CacheConfig, CacheShard, Embedder, Hit, Miss, decode_record, encode_record, new_entry
 from tokenyard.cache.embedding import DIMENSION, MAX_BATCH
 from tokenyard.cache.entry import CacheRecord, decode_values
@@ -104,19 +105,24 @@ class EmbeddingBatcher:
     """Collects texts from concurrent lookups and embeds them in batches off the loop.
 
     The model costs milliseconds of CPU per text, far more than the rest of a
-    request: when more than ``max_pending`` texts wait, :meth:`embed` declines
-    (returns None) and the caller goes on without the semantic path, so an
-    overloaded worker degrades to exact-match caching instead of queueing
-    every request behind the model.
+    request: when more than ``max_pending`` texts wait, or more than
+    ``max_per_s`` texts a second were asked for, :meth:`embed` declines (returns
+    None) and the caller goes on without the semantic path, so an overloaded
+    worker degrades to exact-match caching instead of queueing every request
+    behind the model.
     """
 
     def __init__(
-        self, embedder: Embedder, run_blocking: RunBlocking, max_batch: int = MAX_BATCH, max_pending: int = 16
+        self, embedder: Embedder, run_blocking: RunBlocking, max_batch: int = MAX_BATCH, max_pending: int = 16,
+        max_per_s: float | None = None, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.embedder = embedder
         self.run_blocking = run_blocking
         self.max_batch = max_batch
         self.max_pending = max_pending
+        self.clock = clock
+        # a second's worth of burst, refilled at the budget
+        self._budget = None if max_per_s is None else Bucket.full(max(1.0, max_per_s), max_per_s, clock())
         self._queue: list[tuple[str, asyncio.Future[np.ndarray]]] = []
         self._in_flight = 0
         self._worker: asyncio.Task[None] | None = None
@@ -127,6 +133,11 @@ class EmbeddingBatcher:
         if len(self._queue) + self._in_flight >= self.max_pending:
             self.declined += 1
             return None
+        if self._budget is not None:
+            self._budget, decision = admit(self._budget, 1.0, self.clock())
+            if not decision.admitted:
+                self.declined += 1
+                return None
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
         self._queue.append((text, future))
         if self._worker is None or self._worker.done():

@@ -60,6 +60,11 @@ class CacheConfig(BaseModel):
     snapshots: bool = False
     #: Older snapshots are not used: Kafka's compaction may have dropped tombstones since.
     snapshot_max_age_s: float = Field(default=43_200.0, gt=0)
+    #: Texts a worker embeds per second at most (None: as many as its CPU allows).
+    #: MiniLM costs ~4.5 ms of CPU per text, so on a small machine the model can eat
+    #: the CPU the rest of the pipeline needs; past the budget a request still gets
+    #: exact-match caching, only the semantic path is skipped.
+    embed_max_per_s: float | None = Field(default=None, gt=0)
     default_route: RouteCacheConfig = RouteCacheConfig()
     routes: dict[str, RouteCacheConfig] = Field(default_factory=dict)
 

@@ -192,7 +192,7 @@ def build_cache_stage(
     async def run_blocking(fn: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(embed_thread, fn)
 
-    embeddings = EmbeddingBatcher(MiniLMEmbedder(threads=1), run_blocking)
+    embeddings = EmbeddingBatcher(MiniLMEmbedder(threads=1), run_blocking, max_per_s=settings.cache.embed_max_per_s)
     return CacheStage(config=settings.cache, shards=shards, embeddings=embeddings), shards
 
 

@@ -35,3 +35,14 @@ async def test_a_saturated_model_declines_instead_of_queueing() -> None:
     results = await asyncio.gather(*(batcher.embed(f"t{i}") for i in range(12)))
     assert sum(r is None for r in results) == batcher.declined == 7
     assert sum(model.batches) == 5
+
+
+async def test_past_its_budget_the_model_is_not_asked() -> None:
+    model = CountingEmbedder()
+    now = [100.0]
+    batcher = EmbeddingBatcher(model, run_inline, max_pending=1000, max_per_s=10, clock=lambda: now[0])
+    first = await asyncio.gather(*(batcher.embed(f"a{i}") for i in range(25)))
+    assert sum(r is not None for r in first) == 10 and batcher.declined == 15  # one second's burst
+    now[0] += 0.5  # half a second refills five
+    second = await asyncio.gather(*(batcher.embed(f"b{i}") for i in range(8)))
+    assert sum(r is not None for r in second) == 5 and sum(model.batches) == 15
