@@ -179,16 +179,23 @@ async def wait_until_serving(
 ) -> None:
     """Until a first request is answered; fails at once if a child process exits."""
     async with (client or pipeline.client()) as probe_client:
-        probe = asyncio.ensure_future(probe_client.complete(
-            [{"role": "user", "content": "ready?"}], tenant=tenant, timeout=timeout
-        ))
-        while not probe.done():
-            dead = pipeline.stack.dead_children()
-            if dead:
-                probe.cancel()
-                raise RuntimeError(f"{[c.name for c in dead]} exited during start-up")
-            await asyncio.sleep(0.2)
-        assert probe.result().status == "ok"
+        await answered_once(pipeline, probe_client, "ready?", tenant=tenant, timeout=timeout)
+
+
+async def answered_once(
+    pipeline: Pipeline, client: TokenyardClient, prompt: str, *, tenant: str, timeout: float, **options: Any
+) -> None:
+    """Send ``prompt`` through a started client until answered ok; fail at once if a child process exits."""
+    probe = asyncio.ensure_future(client.complete(
+        [{"role": "user", "content": prompt}], tenant=tenant, timeout=timeout, **options
+    ))
+    while not probe.done():
+        dead = pipeline.stack.dead_children()
+        if dead:
+            probe.cancel()
+            raise RuntimeError(f"{[c.name for c in dead]} exited during start-up")
+        await asyncio.sleep(0.1)
+    assert probe.result().status == "ok"
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.pipeline import Pipeline, write_config
+from tests.e2e.pipeline import Pipeline, answered_once, write_config
 from tokenyard.errors import ReplyTimeout
 from tokenyard.providers.fake_server import FakeProviderServer
 from tokenyard.schemas.records import Reply
@@ -79,17 +79,7 @@ def start_fault_pipeline(
 
 async def wait_serving(pipeline: Pipeline, client: TokenyardClient, *, timeout: float = 60.0) -> None:
     """Until one request is answered; fails at once if a child process exits."""
-    probe = asyncio.ensure_future(client.complete(
-        [{"role": "user", "content": f"ready? {uuid.uuid4().hex}"}], tenant="probe", timeout=timeout,
-        cache="skip",
-    ))
-    while not probe.done():
-        dead = pipeline.stack.dead_children()
-        if dead:
-            probe.cancel()
-            raise RuntimeError(f"{[c.name for c in dead]} exited during start-up")
-        await asyncio.sleep(0.1)
-    assert probe.result().status == "ok"
+    await answered_once(pipeline, client, f"ready? {uuid.uuid4().hex}", tenant="probe", timeout=timeout, cache="skip")
 
 
 @dataclass
