@@ -36,12 +36,13 @@ def faust_sender(app: Any) -> SendAndWait:
     return send
 
 
-def faust_partition_sender(app: Any) -> Callable[[str, bytes | None, bytes, int], Awaitable[Any]]:
-    """Send to one partition through the app's producer (state records: they go
-    where their request's partition says, and share produce requests with replies)."""
+def faust_partition_sender(app: Any) -> Callable[..., Awaitable[Any]]:
+    """Send to one partition through the app's producer (state records and deferred
+    requests: they go where their request's partition says, and share produce
+    requests with replies)."""
 
-    async def send(topic: str, key: bytes | None, value: bytes, partition: int) -> Any:
-        return await app.producer.send_and_wait(topic, key, value, partition, None, None)
+    async def send(topic: str, key: bytes | None, value: bytes, partition: int, headers: Any = None) -> Any:
+        return await app.producer.send_and_wait(topic, key, value, partition, None, headers)
 
     return send
 

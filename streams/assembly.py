@@ -59,7 +59,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
     )
     # State records go out on the app's producer, beside the replies and usage rows
     # they follow: one produce request per linger window instead of one per producer.
-    state_send = faust_partition_sender(app)
+    partition_send = faust_partition_sender(app)
     completed = PartitionState(
         bootstrap=settings.kafka.bootstrap,
         topic=topics.names.completions,
@@ -67,9 +67,9 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         new_view=lambda partition: CompletedRequests(),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         security=settings.kafka.security,
-        send=state_send,
+        send=partition_send,
     )
-    cache, cache_shards = build_cache_stage(settings, topics.names.cache, send=state_send)
+    cache, cache_shards = build_cache_stage(settings, topics.names.cache, send=partition_send)
     admission_states: PartitionState[TenantStates] = PartitionState(
         bootstrap=settings.kafka.bootstrap,
         topic=topics.names.admission,
@@ -77,7 +77,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
         new_view=lambda partition: TenantStates(),
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         security=settings.kafka.security,
-        send=state_send,
+        send=partition_send,
     )
 
     # Provider-account limits: quota leases (agents/quota.py); nothing runs without accounts.
@@ -99,16 +99,13 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
             new_view=lambda partition: LedgerBook(settings.admission),
             fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
             security=settings.kafka.security,
-            send=state_send,
+            send=partition_send,
         )
         owner = QuotaOwner(
             config=settings.admission, states=quota_states, send=faust_sender(app),
             grants_topic=topics.names.quota_grants,
         )
         register_owner(app, owner, topics.quota)
-
-    async def send_to_partition(topic: str, key: bytes, value: bytes, partition: int, headers: Any) -> Any:
-        return await app.producer.send_and_wait(topic, key, value, partition, None, headers)
 
     metrics = Metrics()
     targets = {t for route in settings.routes.values() for t in (*route.targets, *(route.low_priority_targets or []))}
@@ -125,7 +122,7 @@ def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> Tokenya
             config=settings.admission, states=admission_states,
             quota=quota_client, account_of=first_target_account(router.chain_for),
         ),
-        defer=deferrer(send_to_partition, topics.names.deferred),
+        defer=deferrer(partition_send, topics.names.deferred),
         inline_defer_s=settings.worker.inline_defer_s,
         authenticator=(
             Authenticator.from_config(settings.auth, environ)
