@@ -75,20 +75,19 @@ class ShardView:
         self.shard, self._resumed = CacheShard(self.config, self.dimension), None
         self.shard.begin_replay()
 
-    def apply_replayed(self, records: Records) -> None:
+    def apply_replayed(self, records: Records) -> int:
         self.shard.begin_replay()  # no-op after resume()
         values = [value for key, value in records if value is not None and key != MARKER_KEY]
         try:
             decoded = decode_values(values, self.dimension)
         except MalformedEvent:  # some record is unreadable: decode one by one, skip those
             decoded = [item for item in map(self._decode_or_skip, values) if item is not None]
-        self.shard.apply_replayed(decoded, self.clock())
+        return len(values) - self.shard.apply_replayed(decoded, self.clock())
 
     def _decode_or_skip(self, value: bytes) -> tuple[CacheRecord, None] | None:
         try:
             return decode_record(value), None
         except MalformedEvent as exc:
-            self.shard.stats.unreadable += 1
             log.warning("cache rebuild of partition %d skipped a record: %s", self.partition, exc.message)
             return None
 

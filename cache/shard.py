@@ -73,7 +73,6 @@ class CacheStats:
     expired: int = 0
     evicted: int = 0
     invalidated: int = 0
-    unreadable: int = 0  # topic records the shard could not read (skipped, logged)
     cost_saved_usd: Decimal = field(default_factory=Decimal)
 
     @property
@@ -192,6 +191,8 @@ class CacheShard:
 
         Each record comes with its entry's vector when it was decoded apart (in bulk,
         see :func:`~tokenyard.cache.entry.decode_values`); None means the entry's own.
+        Returns how many were folded: an entry whose vector has another size is left
+        out (logged), and the caller counts it as a record it could not read.
         """
         count = 0
         with self._lock:
@@ -202,7 +203,6 @@ class CacheShard:
                     else:
                         self._apply(record, now)
                 except ValueError as exc:  # a vector of another size: that entry is left out
-                    self.stats.unreadable += 1
                     log.warning("cache rebuild skipped a record: %s", exc)
                     continue
                 count += 1

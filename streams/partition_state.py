@@ -88,8 +88,10 @@ class BatchView(View, Protocol):
     def discard_resumed(self) -> None:
         """The resumed state does not match the topic: start empty."""
 
-    def apply_replayed(self, records: Records) -> None:
-        """Fold a batch of replayed records (markers already left out), in order."""
+    def apply_replayed(self, records: Records) -> int:
+        """Fold a batch of replayed records (markers already left out), in order.
+
+        Returns how many of them it could not read (skipped; the view logs why)."""
 
     def replay_done(self, last: Position | None) -> None:
         """The replay reached the marker; ``last`` is the last record the view now holds."""
@@ -261,7 +263,9 @@ class PartitionState(Generic[V]):
                 if records:
                     last_record = records[-1]
                     if bulk is not None:
-                        await asyncio.to_thread(bulk.apply_replayed, [(r.key, r.value) for r in records])
+                        skipped = await asyncio.to_thread(bulk.apply_replayed, [(r.key, r.value) for r in records])
+                        if skipped:
+                            self.skipped_records[partition] = self.skipped_records.get(partition, 0) + skipped
                     else:
                         for record in records:
                             self._apply(view, partition, record.offset, record.key, record.value)

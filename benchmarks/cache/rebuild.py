@@ -92,10 +92,12 @@ class TimedShardView(ShardView):
         finally:
             self.phases["load_snapshot"] += time.perf_counter() - started
 
-    def apply_replayed(self, records: Records) -> None:
+    def apply_replayed(self, records: Records) -> int:
         started = time.perf_counter()
-        super().apply_replayed(records)
-        self.phases["decode_and_fold"] += time.perf_counter() - started
+        try:
+            return super().apply_replayed(records)
+        finally:
+            self.phases["decode_and_fold"] += time.perf_counter() - started
 
     def replay_done(self, last: Position | None) -> None:
         started = time.perf_counter()

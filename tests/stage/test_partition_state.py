@@ -136,3 +136,36 @@ async def test_a_record_no_view_can_read_is_skipped_in_rebuild_and_while_followi
     finally:
         await state.stop()
         await producer.stop()
+
+
+class StrictInBatches(Strict):
+    """A BatchView: the replay hands it whole batches and it says how many it could not read."""
+
+    def resume(self):
+        return None
+
+    def discard_resumed(self) -> None:
+        self.items.clear()
+
+    def apply_replayed(self, records) -> int:
+        good = [(k, v) for k, v in records if v is not None and v.startswith(b"v")]
+        self.items.extend(good)
+        return len(records) - len(good)
+
+    def replay_done(self, last) -> None:
+        pass
+
+
+async def test_records_a_batch_view_cannot_read_are_counted_too(broker) -> None:
+    topic = f"state-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
+    await producer.start()
+    state = PartitionState(bootstrap=broker.bootstrap, topic=topic, partitions=1, new_view=lambda p: StrictInBatches())
+    try:
+        for value in (b"v1", b"garbage", b"v2", b"junk"):
+            await producer.send_and_wait(topic, value, key=b"k", partition=0)
+        view = await state.view(0)
+        assert [v for _, v in view.items] == [b"v1", b"v2"] and state.skipped_records == {0: 2}
+    finally:
+        await state.stop()
+        await producer.stop()

@@ -234,6 +234,9 @@ def test_unreadable_records_are_skipped_and_the_rest_rebuilt(seed):
     dirty = list(clean)
     for bad in garbage:
         dirty.insert(rng.randrange(len(dirty)), bad)
-    rebuilt = in_batches(dirty, ShardView(CONFIG, lambda: NOW), seed).shard
-    assert rebuilt.stats.unreadable == len(garbage)
-    assert_same(rebuilt, one_by_one(clean).shard)
+    view = ShardView(CONFIG, lambda: NOW)
+    view.resume()
+    skipped = sum(view.apply_replayed(dirty[i:i + 17]) for i in range(0, len(dirty), 17))
+    view.replay_done(Position(len(dirty) - 1, record_digest(*dirty[-1])))
+    assert skipped == len(garbage)
+    assert_same(view.shard, one_by_one(clean).shard)
