@@ -18,6 +18,8 @@ from tokenyard.errors import ConfigError
 from tokenyard.providers.base import CallTimeouts
 
 ProviderKind = Literal["openai", "anthropic", "openai_compatible"]
+# What moves provider calls' bytes under httpx (providers/http_client.py).
+HttpTransport = Literal["aiohttp", "httpcore"]
 
 # The vendors' own SDK defaults: OpenAI's base URL carries the /v1 prefix, Anthropic's
 # does not (its paths start with /v1/). OpenAI-compatible servers are written the

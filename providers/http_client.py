@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import httpx
 
 from tokenyard.providers.aiohttp_transport import AiohttpTransport
-
-HttpTransport = Literal["aiohttp", "httpcore"]
+from tokenyard.providers.config import HttpTransport
 
 
 def provider_http_client(*, max_connections: int, transport: HttpTransport = "aiohttp") -> httpx.AsyncClient:

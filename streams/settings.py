@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
@@ -25,7 +25,7 @@ from tokenyard.security.config import AuthConfig
 from tokenyard.streams.kafka_security import KafkaSecurity, PemFile, SaslMechanism, SecurityProtocol, resolve_security
 from tokenyard.streams.observability import MetricsEndpointSettings
 from tokenyard.streams.tracing import TracingSettings
-from tokenyard.providers.config import ProviderConfig
+from tokenyard.providers.config import HttpTransport, ProviderConfig
 from tokenyard.streams.frontdoor.settings import FrontDoorSettings
 from tokenyard.providers.routing_config import BreakerConfig, RetryConfig, RouteConfig, split_target
 
@@ -95,7 +95,7 @@ class WorkerSettings(_Section):
     inline_defer_s: float = Field(default=1.0, ge=0.0, le=60.0)
     # What moves provider calls' bytes under httpx: aiohttp (half the CPU per call)
     # or httpx's own httpcore; see providers/http_client.py.
-    http_transport: Literal["aiohttp", "httpcore"] = "aiohttp"
+    http_transport: HttpTransport = "aiohttp"
 
 
 class ClickHouseSettings(_Section):
