@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from tests.conftest import dump_logs
 from tests.e2e.pipeline import Pipeline, start_pipeline
 from tests.faults.fuzz_events import FuzzEvent, Target, invalid_events
+from tests.faults.load import percentile, steady_load
 from tokenyard.streams.cli.dlq import read_topic_exactly
 
 pytestmark = pytest.mark.broker
@@ -58,19 +59,14 @@ async def timed_send(client, request) -> tuple:  # type: ignore[no-untyped-def]
 async def serve_paced(client, requests, before_each=None) -> tuple[list, list[float], float]:  # type: ignore[no-untyped-def]
     """Offer ``requests`` at PACE_RPS; replies, latencies, and the seconds until the last reply."""
     started = time.monotonic()
-    pending = []
-    for i, request in enumerate(requests):
-        await asyncio.sleep(max(0.0, started + i / PACE_RPS - time.monotonic()))
+
+    async def one(i: int) -> tuple:
         if before_each is not None:
             await before_each(i)
-        pending.append(asyncio.ensure_future(timed_send(client, request)))
-    done = await asyncio.gather(*pending)
+        return await timed_send(client, requests[i])
+
+    done = await steady_load(PACE_RPS, len(requests), one)
     return [reply for reply, _ in done], [latency for _, latency in done], time.monotonic() - started
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def well_formed(client, label: str) -> list:  # type: ignore[no-untyped-def]
@@ -143,4 +139,4 @@ async def test_fuzz_storm_loses_nothing_and_stalls_nothing(broker, fake_provider
           f"{WELL_FORMED} well-formed per phase")
     for phase, latency, seconds in (("alone", calm_latency, calm_s), (f"with {FUZZED} fuzzed", storm_latency, storm_s)):
         print(f"well-formed at {PACE_RPS:g} req/s offered, {phase}: {WELL_FORMED / seconds:.1f} req/s achieved, "
-              f"latency p50 {quantile(latency, 0.5) * 1000:.0f} ms, p99 {quantile(latency, 0.99) * 1000:.0f} ms")
+              f"latency p50 {percentile(latency, 0.5) * 1000:.0f} ms, p99 {percentile(latency, 0.99) * 1000:.0f} ms")
