@@ -219,7 +219,9 @@ async def test_provider_429s_cut_and_pause_the_account(two_workers: Pipeline) ->
     assert during_pause <= 1, sampler.samples
     assert sampler.samples[-1][0] >= (next_window + 1) * STORM_WINDOW_S  # that window was watched whole
     assert whole_window <= 0.4 * STORM_PER_WINDOW, sampler.per_window(STORM_WINDOW_S)
-    assert after < before, (before, after)
+    # No "after < before": the 1-5 s interval after the first 429 still holds the rest of
+    # the window the cut fell in, whose leases (granted before the cut) are spent by design;
+    # CI saw 5.25 vs 5.0 calls/s. The cut is checked on the first whole window above.
     # the 4 scripted 429s failed their requests (one attempt per target on this route), and
     # nothing was retried into the refusing provider: calls = served + those 4. A request
     # may also fail unsent when this worker's circuit breaker (provider layer) is open.
