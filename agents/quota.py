@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from tokenyard.admission.accounts import AccountState, Lease, LeaseDenied, LeaseLedger, LeaseRequest
 from tokenyard.admission.adaptive import AdaptiveRate
@@ -56,6 +56,7 @@ from tokenyard.admission.quota_messages import (
 from tokenyard.schemas.records import Request
 from tokenyard.streams.broker import ensure_topics
 from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
+from tokenyard.streams.offset_holes import GaplessConsumer
 from tokenyard.streams.partition_state import MARKER_KEY, PartitionState
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class QuotaClient:
 
     async def _read_grants(self, offset: int) -> None:
         tp = TopicPartition(self.grants_topic, 0)
-        consumer = AIOKafkaConsumer(
+        consumer = GaplessConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self.fetch_max_wait_ms,
             **self.security.client_kwargs(),
         )

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
@@ -30,6 +30,7 @@ from tokenyard.schemas.records import Chunk, Message, Params, Reply, Request
 from tokenyard.security.signing import Signer
 from tokenyard.streams.broker import ensure_topics
 from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
+from tokenyard.streams.offset_holes import GaplessConsumer
 from tokenyard.streams.tracing import Tracing
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class TokenyardClient:
         self._signer = signer
         self._tracing = tracing or Tracing()
         self._producer: AIOKafkaProducer | None = None
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: GaplessConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
         self._waiting: dict[str, asyncio.Future[Reply]] = {}
         self._streams: dict[str, asyncio.Queue[Any]] = {}
@@ -95,7 +96,7 @@ class TokenyardClient:
             bootstrap_servers=self.bootstrap, linger_ms=self._linger_ms, acks="all", **self.security.client_kwargs()
         )
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(
+        self._consumer = GaplessConsumer(
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,
             fetch_max_wait_ms=self._fetch_max_wait_ms,

@@ -41,10 +41,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from tokenyard.streams.broker import ensure_topics
 from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
+from tokenyard.streams.offset_holes import GaplessConsumer
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class PartitionState(Generic[V]):
         bulk = view if isinstance(view, BatchView) else None
         marker = await self._send(MARKER_KEY, uuid.uuid4().bytes, partition)
         tp = TopicPartition(self.topic, partition)
-        consumer = AIOKafkaConsumer(
+        consumer = GaplessConsumer(
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,
             fetch_max_wait_ms=self.fetch_max_wait_ms,
@@ -300,7 +301,7 @@ class PartitionState(Generic[V]):
 
     async def _follow(self) -> None:
         """Apply records written after each partition's rebuild, by anyone."""
-        consumer = AIOKafkaConsumer(
+        consumer = GaplessConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=self.follow_wait_ms,
             **self.security.client_kwargs(),
         )

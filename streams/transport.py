@@ -1,9 +1,14 @@
-"""Faust's aiokafka transport with the consumer fetch wait under our control.
+"""Faust's aiokafka transport with the consumer fetch wait under our control,
+and fetches screened for records the broker showed out of order.
 
 Faust hard-codes ``fetch_max_wait_ms=1500`` for worker consumers. On a broker
 that does not end a long-poll when data arrives (tansu, see ENVIRONMENT.md) that
 makes every hop cost up to 1.5 s, so the worker consumer is built by Faust as
 usual and then given the configured wait before it starts.
+
+Faust drops a record whose offset is below one it already read, so a record
+tansu shows late would never reach an agent: each fetch goes through
+:mod:`tokenyard.streams.offset_holes` first.
 """
 
 from __future__ import annotations
@@ -13,13 +18,24 @@ from typing import Any, ClassVar
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from tokenyard.streams.offset_holes import HoleWatch, positions, screened
+
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         # aiokafka passes this to its Fetcher in start(), which runs after us.
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        self.hole_watch = HoleWatch()
         return consumer
+
+    async def _fetch_records(
+        self, consumer: aiokafka.AIOKafkaConsumer, active_partitions: Any, timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Any:
+        before = positions(consumer._fetcher)
+        fetched = await super()._fetch_records(consumer, active_partitions, timeout=timeout, max_records=max_records)
+        return screened(self.hole_watch, consumer._fetcher, before, fetched)
 
 
 class _Consumer(faust_aiokafka.Consumer):

@@ -37,6 +37,7 @@ from tokenyard.streams.dlq import (
     select,
 )
 from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
+from tokenyard.streams.offset_holes import GaplessConsumer
 from tokenyard.streams.topics import TopicNames
 
 # More letters than this get a progress bar while they are re-published.
@@ -48,7 +49,7 @@ async def read_topic_exactly(
     security: KafkaSecurity = PLAINTEXT,
 ) -> list[tuple[int, int, bytes | None]]:
     """Every record on ``topic`` up to the high watermark, as (partition, offset, value)."""
-    consumer = AIOKafkaConsumer(
+    consumer = GaplessConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         fetch_max_wait_ms=fetch_max_wait_ms,

@@ -13,11 +13,12 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from tokenyard.providers.fake_server import FakeProviderServer
 from tokenyard.streams.broker import free_port
 from tokenyard.streams.client import TokenyardClient
+from tokenyard.streams.offset_holes import GaplessConsumer
 from tokenyard.streams.settings import Settings, load_settings
 from tokenyard.streams.stack import LocalStack
 from tokenyard.streams.topics import TopicNames
@@ -128,7 +129,7 @@ class Pipeline:
 
     async def read_topic(self, topic: str, *, until: int, timeout: float = 30.0) -> list[Any]:
         """Every record of ``topic`` from the start, waiting until ``until`` have come."""
-        consumer = AIOKafkaConsumer(
+        consumer = GaplessConsumer(
             topic,
             bootstrap_servers=self.settings.kafka.bootstrap,
             group_id=f"reader-{uuid.uuid4().hex}",
