@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from tokenyard.cache.flags import flags, without_flags
 from tokenyard.cache.lexicon import (
     CURRENCIES,
     DIRECTION_WORDS,
@@ -142,6 +143,7 @@ class Analysis:
     directions: frozenset[tuple[str, str]]  # (source, target) around to/into/from/in
     names: frozenset[str]  # canonical tokens written with a capital mid-sentence, or code-like
     languages: frozenset[str]
+    flags: frozenset[str] = frozenset()  # command-line flags, kept out of the tokens
 
     @property
     def content_set(self) -> frozenset[str]:
@@ -207,9 +209,10 @@ def analyse(text: str) -> Analysis:
     text = _QUOTE.sub(_hold_quote, text)
     text = _ROMAN_AFTER_NAME.sub(lambda m: str(ROMAN_NUMERALS[m.group(1).lower()]), text)
     text = _US.sub("USA", text)
-    names = _names(text)
+    command_flags = flags(text)
+    names = _names(without_flags(text))
 
-    low = text.lower()
+    low = without_flags(text).lower()
     for pattern, replacement in _CONTRACTIONS:
         low = pattern.sub(replacement, low)
     for pattern in _FILLER_PHRASES:
@@ -274,4 +277,5 @@ def analyse(text: str) -> Analysis:
         directions=frozenset(directions),
         names=frozenset(names) - FILLER_C,
         languages=frozenset(t for t in tokens if t in LANGUAGES_C),
+        flags=command_flags,
     )

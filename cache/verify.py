@@ -34,6 +34,7 @@ from tokenyard.cache.lexicon import (
     TASK_VERBS,
 )
 from tokenyard.cache.reconcile import reconcile
+from tokenyard.cache.scope import comparison_partner, flag_difference, quantifier_conflict
 
 #: Words only one side has, at most, for a pass.
 MAX_EXTRA_WORDS = 2
@@ -60,7 +61,7 @@ def verify(query: str | Analysis, candidate: str | Analysis, *, max_extra_words:
     q = query if isinstance(query, Analysis) else analyse(query)
     c = candidate if isinstance(candidate, Analysis) else analyse(candidate)
     q, c = reconcile(q, c)
-    for check in (_quotes, _numbers, _negation, _antonyms, _direction, _order):
+    for check in (_quotes, _numbers, _flags, _negation, _antonyms, _direction, _order, _quantifiers, _partners):
         verdict = check(q, c)
         if not verdict.ok:
             return verdict
@@ -79,6 +80,21 @@ def _numbers(q: Analysis, c: Analysis) -> Verdict:
     if q.number_units and c.number_units and q.number_units != c.number_units:
         return Verdict(False, "units", f"{sorted(q.number_units)} vs {sorted(c.number_units)}")
     return PASS
+
+
+def _flags(q: Analysis, c: Analysis) -> Verdict:
+    detail = flag_difference(q, c)
+    return Verdict(False, "flag", detail) if detail else PASS
+
+
+def _quantifiers(q: Analysis, c: Analysis) -> Verdict:
+    detail = quantifier_conflict(q, c)
+    return Verdict(False, "quantifier", detail) if detail else PASS
+
+
+def _partners(q: Analysis, c: Analysis) -> Verdict:
+    detail = comparison_partner(q, c)
+    return Verdict(False, "comparison_partner", detail) if detail else PASS
 
 
 def _negation(q: Analysis, c: Analysis) -> Verdict:
