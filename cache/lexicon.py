@@ -20,7 +20,7 @@ FILLER = frozenset(
     over under and or but if then so than too very just also really quite some any each every
     all both either few several much many lot lots more most other another such
     please kindly tell give show explain describe let know want need like help get getting
-    way ways method steps step thing things one ones something anything
+    way ways method steps step reason reasons thing things one ones something anything
     simple simply term terms brief briefly short detail details example examples
     possible actually basically exactly generally typically usually someone somebody people person
     go going try able use using
@@ -222,6 +222,21 @@ PLACEHOLDER_NOUNS = frozenset("person people someone somebody thing things one o
 
 # A phrase these open at the end of one side only narrows the question ("home remedies
 # for a sore throat in toddlers", "... during pregnancy", "... for beginners").
-RESTRICTING_PREPOSITIONS = frozenset("in for on at during among under over without".split())
+RESTRICTING_PREPOSITIONS = frozenset("in for on at during among under over without with".split())
+# Words that open a noun phrase before its modifiers and noun: articles, possessives and
+# quantifiers ("for each customer", "with my kids").
+DETERMINERS = frozenset("a an the my your our his her their its each every all any some".split())
+# Adjectives that grade or hedge a noun rather than pick out a kind of it: "the main
+# causes of inflation" and "a good gift" ask what "the causes" and "a gift" ask, where
+# "vegetarian dinners" and "compound interest" name a narrower kind.
+EVALUATIVE_MODIFIERS = frozenset(
+    """
+    good great nice main major key important common usual typical customary official popular
+    basic top effective useful helpful
+    """.split()
+)
+# Filler verbs a request opens with; what follows them is their object ("suggest
+# vegetarian dinners", "explain quantum physics").
+REQUEST_VERBS = frozenset("tell give show explain describe suggest recommend share provide list name".split())
 
 ROMAN_NUMERALS = MappingProxyType({"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7})

@@ -28,7 +28,10 @@ from tokenyard.cache.analysis import (
 )
 from tokenyard.cache.lexicon import (
     ANTONYMS,
+    DETERMINERS,
+    EVALUATIVE_MODIFIERS,
     PLACEHOLDER_NOUNS,
+    REQUEST_VERBS,
     RESTRICTING_PREPOSITIONS,
     SYMMETRIC_CONNECTORS,
     TASK_VERBS,
@@ -45,6 +48,10 @@ _SYMMETRIC_C = frozenset(canonical(w) for w in SYMMETRIC_CONNECTORS)
 _PLACEHOLDERS_C = frozenset(canonical(w) for w in PLACEHOLDER_NOUNS)
 _FUNCTION_WORDS = FILLER_C | NEGATIONS_C
 _RESTRICTING_C = frozenset(canonical(w) for w in RESTRICTING_PREPOSITIONS)
+# Words that open a noun phrase: "for a customer" and "for each customer" both restrict.
+_DETERMINERS = frozenset(canonical(w) for w in DETERMINERS)
+_EVALUATIVE_C = frozenset(canonical(w) for w in EVALUATIVE_MODIFIERS)
+_NOUN_PHRASE_OPENERS = _DETERMINERS | _RESTRICTING_C | frozenset(canonical(w) for w in (*REQUEST_VERBS, "of", "about"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +221,15 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
     for side, only, other in ((q, q_only, c), (c, c_only, q)):
         other_slots = _slot_pairs(other.content, shared)
         for before, run, after in _runs(side.content, only):
+            if after == "$" or (before, after) not in other_slots:
+                continue
             if (
+                before == "^"
+                and _adjacent(side.tokens, run[-1], after)
+                and _opens_noun_phrase(side.tokens, run[0])
+                and not set(run) <= _EVALUATIVE_C
+            ) or (
                 before != "^"
-                and after != "$"
-                and (before, after) in other_slots
                 and (
                     _adjacent(side.tokens, run[-1], after)
                     or len(run) >= 2
@@ -225,6 +237,7 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
                 )
             ):
                 # Words added where the other side has nothing: a qualifier ("vegan pancakes",
+                # "suggest vegetarian dinners" at the start, unless it only grades: "good books"),
                 # "a screenshot of a single window on a Mac"), or a specific noun where the
                 # other side has a placeholder ("the richest woman" vs "the richest person").
                 return Verdict(False, "qualifier", " ".join(run))
@@ -249,8 +262,16 @@ def _between(tokens: tuple[str, ...], before: str, after: str) -> set[str]:
 def _preceded_by(tokens: tuple[str, ...], word: str, preceding: frozenset[str]) -> bool:
     """Whether the last function word before ``word`` is one of ``preceding``."""
     i = len(tokens) - 1 - tokens[::-1].index(word)
-    before = next((t for t in reversed(tokens[:i]) if t not in {"a", "an", "the", "my", "your", "our"}), None)
+    before = next((t for t in reversed(tokens[:i]) if t not in _DETERMINERS), None)
     return before in preceding
+
+
+def _opens_noun_phrase(tokens: tuple[str, ...], word: str) -> bool:
+    """Whether ``word`` follows a determiner, a preposition or a request verb: it then
+    modifies the noun after it ("for compound interest", "suggest vegetarian dinners"),
+    where after a subject ("how do I properly boil") it would be an adverb."""
+    i = tokens.index(word)
+    return i > 0 and tokens[i - 1] in _NOUN_PHRASE_OPENERS
 
 
 def _adjacent(tokens: tuple[str, ...], first: str, second: str) -> bool:
