@@ -28,14 +28,10 @@ from tokenyard.cache.analysis import (
 )
 from tokenyard.cache.lexicon import (
     ANTONYMS,
-    DETERMINERS,
-    EVALUATIVE_MODIFIERS,
-    PLACEHOLDER_NOUNS,
-    REQUEST_VERBS,
-    RESTRICTING_PREPOSITIONS,
     SYMMETRIC_CONNECTORS,
     TASK_VERBS,
 )
+from tokenyard.cache.qualifiers import one_sided_qualifier, runs
 from tokenyard.cache.reconcile import reconcile
 from tokenyard.cache.scope import comparison_partner, flag_difference, quantifier_conflict
 
@@ -45,13 +41,7 @@ MAX_EXTRA_WORDS = 2
 _ANTONYM_PAIRS = tuple({(canonical(a), canonical(b)) for a, b in ANTONYMS if canonical(a) != canonical(b)})
 _TASK_VERBS_C = frozenset(canonical(w) for w in TASK_VERBS)
 _SYMMETRIC_C = frozenset(canonical(w) for w in SYMMETRIC_CONNECTORS)
-_PLACEHOLDERS_C = frozenset(canonical(w) for w in PLACEHOLDER_NOUNS)
 _FUNCTION_WORDS = FILLER_C | NEGATIONS_C
-_RESTRICTING_C = frozenset(canonical(w) for w in RESTRICTING_PREPOSITIONS)
-# Words that open a noun phrase: "for a customer" and "for each customer" both restrict.
-_DETERMINERS = frozenset(canonical(w) for w in DETERMINERS)
-_EVALUATIVE_C = frozenset(canonical(w) for w in EVALUATIVE_MODIFIERS)
-_NOUN_PHRASE_OPENERS = _DETERMINERS | _RESTRICTING_C | frozenset(canonical(w) for w in (*REQUEST_VERBS, "of", "about"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,28 +166,6 @@ def _typed(word: str, side: Analysis) -> bool:
     )
 
 
-def _runs(words: tuple[str, ...], only: frozenset[str]) -> list[tuple[str, tuple[str, ...], str]]:
-    """Maximal runs of words from ``only``, each with its neighbours (^ and $ at the ends)."""
-    runs = []
-    i = 0
-    while i < len(words):
-        if words[i] not in only:
-            i += 1
-            continue
-        j = i
-        while j < len(words) and words[j] in only:
-            j += 1
-        runs.append((words[i - 1] if i else "^", words[i:j], words[j] if j < len(words) else "$"))
-        i = j
-    return runs
-
-
-def _slot_pairs(words: tuple[str, ...], shared: frozenset[str]) -> set[tuple[str, str]]:
-    """Neighbouring pairs of shared words, with ^ and $ as ends: the slots a word could fill."""
-    kept = ["^", *(w for w in words if w in shared), "$"]
-    return set(zip(kept, kept[1:], strict=False))
-
-
 def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
     q_only = q.content_set - c.content_set
     c_only = c.content_set - q.content_set
@@ -212,67 +180,16 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
         typed = sorted(w for w in only if _typed(w, side))
         if typed:
             return Verdict(False, "unmatched_name", ", ".join(typed))
-    q_slots = {(before, after) for before, _, after in _runs(q.content, q_only)}
-    c_slots = {(before, after) for before, _, after in _runs(c.content, c_only)}
+    q_slots = {(before, after) for before, _, after in runs(q.content, q_only)}
+    c_slots = {(before, after) for before, _, after in runs(c.content, c_only)}
     swapped = q_slots & c_slots
     if swapped:
         # The same words surround different words: one slot of the question changed.
         return Verdict(False, "substitution", f"{sorted(q_only)} vs {sorted(c_only)}")
     for side, only, other in ((q, q_only, c), (c, c_only, q)):
-        other_slots = _slot_pairs(other.content, shared)
-        for before, run, after in _runs(side.content, only):
-            if after == "$" or (before, after) not in other_slots:
-                continue
-            if (
-                before == "^"
-                and _adjacent(side.tokens, run[-1], after)
-                and _opens_noun_phrase(side.tokens, run[0])
-                and not set(run) <= _EVALUATIVE_C
-            ) or (
-                before != "^"
-                and (
-                    _adjacent(side.tokens, run[-1], after)
-                    or len(run) >= 2
-                    or _between(other.tokens, before, after) & _PLACEHOLDERS_C
-                )
-            ):
-                # Words added where the other side has nothing: a qualifier ("vegan pancakes",
-                # "suggest vegetarian dinners" at the start, unless it only grades: "good books"),
-                # "a screenshot of a single window on a Mac"), or a specific noun where the
-                # other side has a placeholder ("the richest woman" vs "the richest person").
-                return Verdict(False, "qualifier", " ".join(run))
-    for side, only in ((q, q_only), (c, c_only)):
-        trailing = [run for before, run, after in _runs(side.content, only) if after == "$" and before != "^"]
-        if trailing and (trailing[-1][0] in _RESTRICTING_C or _preceded_by(side.tokens, trailing[-1][0], _RESTRICTING_C)):
-            # "... for a sore throat in toddlers": a phrase narrowing what the other side asks.
-            return Verdict(False, "qualifier", " ".join(trailing[-1]))
+        qualifier = one_sided_qualifier(side, only, other, shared)
+        if qualifier:
+            return Verdict(False, "qualifier", qualifier)
     if len(q_only) + len(c_only) > max_extra_words:
         return Verdict(False, "extra_words", f"{sorted(q_only)} vs {sorted(c_only)}")
     return PASS
-
-
-def _between(tokens: tuple[str, ...], before: str, after: str) -> set[str]:
-    if before not in tokens:
-        return set()
-    start = tokens.index(before)
-    end = next((j for j in range(start + 1, len(tokens)) if tokens[j] == after), start)
-    return set(tokens[start + 1 : end])
-
-
-def _preceded_by(tokens: tuple[str, ...], word: str, preceding: frozenset[str]) -> bool:
-    """Whether the last function word before ``word`` is one of ``preceding``."""
-    i = len(tokens) - 1 - tokens[::-1].index(word)
-    before = next((t for t in reversed(tokens[:i]) if t not in _DETERMINERS), None)
-    return before in preceding
-
-
-def _opens_noun_phrase(tokens: tuple[str, ...], word: str) -> bool:
-    """Whether ``word`` follows a determiner, a preposition or a request verb: it then
-    modifies the noun after it ("for compound interest", "suggest vegetarian dinners"),
-    where after a subject ("how do I properly boil") it would be an adverb."""
-    i = tokens.index(word)
-    return i > 0 and tokens[i - 1] in _NOUN_PHRASE_OPENERS
-
-
-def _adjacent(tokens: tuple[str, ...], first: str, second: str) -> bool:
-    return any(a == first and b == second for a, b in zip(tokens, tokens[1:], strict=False))
