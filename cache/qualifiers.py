@@ -24,6 +24,8 @@ _DETERMINERS = frozenset(canonical(w) for w in DETERMINERS)
 _EVALUATIVE_C = frozenset(canonical(w) for w in EVALUATIVE_MODIFIERS)
 _NOUN_PHRASE_OPENERS = _DETERMINERS | _RESTRICTING_C | frozenset(canonical(w) for w in (*REQUEST_VERBS, "of", "about"))
 
+_CONJUNCTIONS = frozenset(("and", "or"))
+
 Run = tuple[str, tuple[str, ...], str]
 
 
@@ -68,11 +70,25 @@ def one_sided_qualifier(side: Analysis, only: frozenset[str], other: Analysis, s
             )
         if narrows:
             return " ".join(run)
+    for _, run, _ in runs(side.content, only):
+        if _conjoined_to_shared(side.tokens, run, shared):
+            # "in a directory and its subdirectories": a conjunct widens what is asked.
+            return " ".join(run)
     trailing = [run for before, run, after in runs(side.content, only) if after == "$" and before != "^"]
     if trailing and (trailing[-1][0] in _RESTRICTING_C or _preceded_by(side.tokens, trailing[-1][0], _RESTRICTING_C)):
         # "... for a sore throat in toddlers": a phrase narrowing what the other side asks.
         return " ".join(trailing[-1])
     return None
+
+
+def _conjoined_to_shared(tokens: tuple[str, ...], run: tuple[str, ...], shared: frozenset[str]) -> bool:
+    """Whether ``run`` is one conjunct of "X and Y" / "X or Y" whose other conjunct is shared."""
+    words = [t for t in tokens if t not in _DETERMINERS]
+    start = words.index(run[0])
+    end = start + len(run)
+    if start >= 2 and words[start - 1] in _CONJUNCTIONS and words[start - 2] in shared:
+        return True
+    return end + 1 < len(words) and words[end] in _CONJUNCTIONS and words[end + 1] in shared
 
 
 def _slot_pairs(words: tuple[str, ...], shared: frozenset[str]) -> set[tuple[str, str]]:

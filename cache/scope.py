@@ -1,13 +1,15 @@
 """How much of something a question asks about, and with which switches.
 
-Three kinds of word change an answer while the content words stay the same, so the
+Four kinds of word change an answer while the content words stay the same, so the
 verifier's word comparison cannot see them:
 
 * command-line flags (see :mod:`tokenyard.cache.flags`): ``ls -a`` and ``ls -l``;
 * quantifiers: "delete one duplicate row" and "delete all duplicate rows" ask for
   different queries, "stop a container" and "stop all containers" for different commands;
 * comparison partners: "a simile and a metaphor" and "a metaphor and an analogy" share
-  a word and a frame, but compare different pairs.
+  a word and a frame, but compare different pairs;
+* the person a situation is about: "what should I do if I snore" asks for remedies,
+  "what should I do if he snores" for ways to cope with someone else's snoring.
 
 Each function returns a short detail when the two sides differ, None when they agree.
 """
@@ -102,4 +104,28 @@ def comparison_partner(q: Analysis, c: Analysis) -> str | None:
     for one_new, other_only in ((_compared(q) & q_only, c_only), (_compared(c) & c_only, q_only)):
         if one_new and other_only:
             return f"{sorted(one_new)} vs {sorted(other_only)}"
+    return None
+
+
+# Personal pronouns, not possessives: "my phone" and "her phone" ask the same, and
+# "her" may be either, so it is left out.
+_FIRST_PERSON = frozenset(("i", "me", "myself", "we", "ourselves"))
+_THIRD_PERSON = frozenset(("he", "him", "himself", "she", "herself"))
+
+
+def _count(side: Analysis, words: frozenset[str]) -> int:
+    return sum(1 for t in side.tokens if t in words)
+
+
+def person_change(q: Analysis, c: Analysis) -> str | None:
+    """A pronoun about the asker on one side is about a third person on the other.
+
+    "What should I do if I snore?" / "... if he snores?": one side has a first-person
+    pronoun more and a third-person pronoun fewer. "my" and "your" are left alone ("my
+    printer" asks what "your printer" asks).
+    """
+    more_first = _count(q, _FIRST_PERSON) - _count(c, _FIRST_PERSON)
+    more_third = _count(q, _THIRD_PERSON) - _count(c, _THIRD_PERSON)
+    if more_first * more_third < 0:
+        return "first person vs third person"
     return None

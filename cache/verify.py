@@ -33,7 +33,7 @@ from tokenyard.cache.lexicon import (
 )
 from tokenyard.cache.qualifiers import one_sided_qualifier, runs
 from tokenyard.cache.reconcile import reconcile
-from tokenyard.cache.scope import comparison_partner, flag_difference, quantifier_conflict
+from tokenyard.cache.scope import comparison_partner, flag_difference, person_change, quantifier_conflict
 
 #: Words only one side has, at most, for a pass.
 MAX_EXTRA_WORDS = 2
@@ -58,7 +58,7 @@ def verify(query: str | Analysis, candidate: str | Analysis, *, max_extra_words:
     q = query if isinstance(query, Analysis) else analyse(query)
     c = candidate if isinstance(candidate, Analysis) else analyse(candidate)
     q, c = reconcile(q, c)
-    for check in (_quotes, _numbers, _flags, _negation, _antonyms, _direction, _order, _quantifiers, _partners):
+    for check in (_quotes, _numbers, _flags, _negation, _antonyms, _direction, _order, _quantifiers, _partners, _person):
         verdict = check(q, c)
         if not verdict.ok:
             return verdict
@@ -92,6 +92,11 @@ def _quantifiers(q: Analysis, c: Analysis) -> Verdict:
 def _partners(q: Analysis, c: Analysis) -> Verdict:
     detail = comparison_partner(q, c)
     return Verdict(False, "comparison_partner", detail) if detail else PASS
+
+
+def _person(q: Analysis, c: Analysis) -> Verdict:
+    detail = person_change(q, c)
+    return Verdict(False, "person", detail) if detail else PASS
 
 
 def _negation(q: Analysis, c: Analysis) -> Verdict:

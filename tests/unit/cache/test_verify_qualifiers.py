@@ -14,6 +14,9 @@ NEAR_MISSES = [
     # a trailing "with" phrase, and "for each X" after a determiner
     ("Plan a weekend in Rome.", "Plan a weekend in Rome with a dog."),
     ("Write a SQL query that counts orders.", "Write a SQL query that counts orders for each customer."),
+    # a conjunct joined to a shared noun widens what is asked
+    ("How do I copy all images in a folder?", "How do I copy all images in a folder and its subfolders?"),
+    ("What are the symptoms of measles?", "What are the causes and symptoms of measles?"),
 ]
 
 PARAPHRASES = [
@@ -28,6 +31,8 @@ PARAPHRASES = [
     # the same "with" and "each" phrases on both sides
     ("Plan a weekend in Rome with a dog.", "Plan a weekend with a dog in Rome."),
     ("Write a SQL query that counts orders for each customer.", "Write a SQL query counting orders for every customer."),
+    # the same conjuncts in another order
+    ("What are the causes and symptoms of measles?", "What are the symptoms and causes of measles?"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Flags, quantifiers and comparison partners: same words, different question."""
+"""Flags, quantifiers, comparison partners and persons: same words, different question."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ NEAR_MISSES = [
     ("What is the difference between a crocodile and an alligator?",
      "What is the difference between an alligator and a caiman?", "comparison_partner"),
     ("Is tea healthier than coffee?", "Is coffee healthier than soda?", "comparison_partner"),
+    # the asker against a third person
+    ("What should I do if I snore?", "What should I do if he snores?", "person"),
 ]
 
 PARAPHRASES = [
@@ -40,6 +42,9 @@ PARAPHRASES = [
      "How is an alligator different from a crocodile?"),
     ("What is the difference between a simile and a metaphor?",
      "What's the difference between a metaphor and a simile?"),
+    # my or your, and a pronoun referring back inside one side
+    ("Why won't my printer connect?", "Why won't your printer connect?"),
+    ("How do I reset my phone?", "How do I reset her phone?"),
 ]
 
 
