@@ -1,9 +1,10 @@
 """Before comparing words, meet two spellings of the same word halfway.
 
-Two kinds only, both cheap and rarely a different word: an acronym on one side spelt
-out on the other ("GDP" / "gross domestic product"), and two adjacent letters swapped
-("Pyhton", "captial"). Other typos (a dropped or changed letter) are left alone on
-purpose: "desert"/"dessert", "roast"/"toast", "hotel"/"motel" are one edit apart too.
+Three kinds, all cheap and rarely a different word: an acronym on one side spelt out
+on the other ("GDP" / "gross domestic product"), two adjacent letters swapped
+("Pyhton", "captial"), and a word the model's vocabulary does not know one letter from
+a word it knows on the other side ("revrse" / "reverse", see :mod:`spelling`).
+"desert"/"dessert", "roast"/"toast", "hotel"/"motel" are all known words, so they stay apart.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tokenyard.cache.analysis import Analysis
+from tokenyard.cache.spelling import known_stems, misspelling_of
 
 #: Shortest word a swap of two letters is accepted in ("form"/"from" is too short).
 MIN_SWAP_LENGTH = 5
@@ -20,7 +22,10 @@ def reconcile(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
     """``q`` and ``c`` with one side's spelling replaced by the other's where they match."""
     q, c = _expand_acronyms(q, c)
     c, q = _expand_acronyms(c, q)
-    return _swapped_letters(q, c)
+    q, c = _swapped_letters(q, c)
+    q, c = _misspelt(q, c)
+    c, q = _misspelt(c, q)
+    return q, c
 
 
 def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysis]:
@@ -59,3 +64,17 @@ def _swapped_letters(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
     content = tuple(spelling.get(w, w) for w in c.content)
     names = frozenset(spelling.get(w, w) for w in c.names)
     return q, replace(c, content=content, names=names)
+
+
+def _misspelt(right: Analysis, wrong: Analysis) -> tuple[Analysis, Analysis]:
+    """``wrong`` with its one-sided unknown words respelt as ``right``'s, names left alone."""
+    known = known_stems()
+    right_only = set(right.content) - set(wrong.content)
+    spelling = {}
+    for word in set(wrong.content) - set(right.content) - wrong.names:
+        match = misspelling_of(word, right_only, known)
+        if match is not None:
+            spelling[word] = match
+    if not spelling:
+        return right, wrong
+    return right, replace(wrong, content=tuple(spelling.get(w, w) for w in wrong.content))
