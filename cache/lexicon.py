@@ -89,6 +89,8 @@ ANTONYMS = (
     ("upgrade", "downgrade"), ("upper", "lower"), ("uppercase", "lowercase"), ("inside", "outside"),
     ("forward", "backward"), ("encode", "decode"), ("arrive", "depart"), ("arrival", "departure"),
     ("sunrise", "sunset"), ("mean", "median"),
+    ("more", "fewer"), ("greater", "less"), ("greater", "fewer"), ("greater", "smaller"),
+    ("larger", "smaller"), ("bigger", "smaller"),
 )
 
 # Words (after stemming) that name the same thing; each maps to its group's first word.
@@ -107,7 +109,7 @@ SYNONYM_GROUPS = (
     ("film", "movie"), ("car", "automobile"), ("kid", "child", "children"),
     ("summary", "summarize", "summarise", "overview"), ("calculate", "compute"),
     ("stop", "halt"), ("terminate", "kill"), ("number", "count"), ("cost", "price"),
-    ("earth", "world"), ("maker", "manufacturer"), ("distance", "far"),
+    ("earth", "world"), ("maker", "manufacturer"), ("distance", "far"), ("less", "fewer"),
 )
 
 NUMBER_WORDS = MappingProxyType(

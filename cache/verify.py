@@ -121,6 +121,14 @@ def _direction(q: Analysis, c: Analysis) -> Verdict:
     for source, target in q.directions:
         if (target, source) in c.directions and (source, target) not in c.directions:
             return Verdict(False, "direction", f"{source}->{target} vs {target}->{source}")
+    # "in wide format ... into long format" vs "in long format ... into wide format":
+    # the same two ends, each reached from the other's start.
+    for source, target in q.directions - c.directions:
+        for other_source, other_target in q.directions - c.directions:
+            if source == other_source or target == other_target:
+                continue
+            if (source, other_target) in c.directions and (other_source, target) in c.directions:
+                return Verdict(False, "direction", f"{source}->{target}, {other_source}->{other_target} swapped")
     return PASS
 
 
