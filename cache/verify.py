@@ -31,6 +31,7 @@ from tokenyard.cache.lexicon import (
     SYMMETRIC_CONNECTORS,
     TASK_VERBS,
 )
+from tokenyard.cache.operators import operator_difference
 from tokenyard.cache.qualifiers import one_sided_qualifier, runs
 from tokenyard.cache.reconcile import reconcile
 from tokenyard.cache.scope import comparison_partner, flag_difference, person_change, quantifier_conflict
@@ -58,7 +59,7 @@ def verify(query: str | Analysis, candidate: str | Analysis, *, max_extra_words:
     q = query if isinstance(query, Analysis) else analyse(query)
     c = candidate if isinstance(candidate, Analysis) else analyse(candidate)
     q, c = reconcile(q, c)
-    for check in (_quotes, _numbers, _flags, _negation, _antonyms, _direction, _order, _quantifiers, _partners, _person):
+    for check in _CHECKS:
         verdict = check(q, c)
         if not verdict.ok:
             return verdict
@@ -77,6 +78,11 @@ def _numbers(q: Analysis, c: Analysis) -> Verdict:
     if q.number_units and c.number_units and q.number_units != c.number_units:
         return Verdict(False, "units", f"{sorted(q.number_units)} vs {sorted(c.number_units)}")
     return PASS
+
+
+def _operators(q: Analysis, c: Analysis) -> Verdict:
+    detail = operator_difference(q.text, c.text)
+    return Verdict(False, "operator", detail) if detail else PASS
 
 
 def _flags(q: Analysis, c: Analysis) -> Verdict:
@@ -177,6 +183,11 @@ def _typed(word: str, side: Analysis) -> bool:
         or word in side.quotes
         or word in _TASK_VERBS_C
     )
+
+
+_CHECKS = (
+    _quotes, _numbers, _flags, _negation, _antonyms, _operators, _direction, _order, _quantifiers, _partners, _person,
+)
 
 
 def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tokenyard.cache.operators import operator_difference, operators
 from tokenyard.cache.verify import verify
 
 NEAR_MISSES = [
@@ -18,6 +19,10 @@ NEAR_MISSES = [
      "Write a SQL query to find departments with fewer than 10 employees.", "antonym"),
     ("Is 7 greater than 5?", "Is 7 less than 5?", "antonym"),
     ("Which is larger, a mole or a vole?", "Which is smaller, a mole or a vole?", "antonym"),
+    # another operator between the same operands, typed or spelt out
+    ("Solve for x: 2x + 6 = 14.", "Solve for x: 2x - 6 = 14.", "operator"),
+    ("Is x < 5 when x = 3?", "Is x > 5 when x = 3?", "operator"),
+    ("What is 7 plus 8?", "What is 7 times 8?", "operator"),
 ]
 
 PARAPHRASES = [
@@ -29,7 +34,24 @@ PARAPHRASES = [
     # the same comparison in other words
     ("Find customers with fewer than 5 orders.", "Find customers with less than 5 orders."),
     ("Find customers with more than 5 orders.", "Find customers with greater than 5 orders."),
+    # the same operators, typed or spelt out; an operator on one side only; hyphens and pluses in names
+    ("Solve for x: 2x + 6 = 14.", "What is x if 2x + 6 = 14?"),
+    ("What is 12 times 12?", "What is 12 multiplied by 12?"),
+    ("How do I send an e-mail in Python?", "How do I send an email in Python?"),
+    ("What is the difference between C++ and C#?", "How does C++ differ from C#?"),
 ]
+
+
+def test_operators_are_read_between_operands_only():
+    assert operators("Solve for x: 2x + 6 = 14.") == ("+", "=")
+    assert operators("(a + b) * c, x = -5") == ("+", "*", "=")
+    assert operators("12 divided by 4, 3 times 4") == ("/", "*")
+    assert operators("C++ and C#, e-mail, -5, and/or, km/h, how many times a day") == ()
+
+
+def test_an_operator_on_one_side_only_is_no_difference():
+    assert operator_difference("What is 3/4 plus 1/8?", "Add 3/4 and 1/8.") is None
+    assert operator_difference("2x + 6 = 14", "2x - 6 = 14") == "+ vs -"
 
 
 @pytest.mark.parametrize(("stored", "asked", "reason"), NEAR_MISSES)
