@@ -31,6 +31,7 @@ from tokenyard.cache.lexicon import (
     SYMMETRIC_CONNECTORS,
     TASK_VERBS,
 )
+from tokenyard.cache.intent import question_word_conflict
 from tokenyard.cache.operators import operator_difference
 from tokenyard.cache.qualifiers import one_sided_qualifier, runs
 from tokenyard.cache.reconcile import reconcile
@@ -83,6 +84,11 @@ def _numbers(q: Analysis, c: Analysis) -> Verdict:
 def _operators(q: Analysis, c: Analysis) -> Verdict:
     detail = operator_difference(q.text, c.text)
     return Verdict(False, "operator", detail) if detail else PASS
+
+
+def _question_word(q: Analysis, c: Analysis) -> Verdict:
+    detail = question_word_conflict(q, c)
+    return Verdict(False, "question_word", detail) if detail else PASS
 
 
 def _flags(q: Analysis, c: Analysis) -> Verdict:
@@ -186,7 +192,8 @@ def _typed(word: str, side: Analysis) -> bool:
 
 
 _CHECKS = (
-    _quotes, _numbers, _flags, _negation, _antonyms, _operators, _direction, _order, _quantifiers, _partners, _person,
+    _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word,
+    _direction, _order, _quantifiers, _partners, _person,
 )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tokenyard.cache.analysis import analyse
+from tokenyard.cache.intent import answer_kind
 from tokenyard.cache.operators import operator_difference, operators
 from tokenyard.cache.verify import verify
 
@@ -23,6 +25,10 @@ NEAR_MISSES = [
     ("Solve for x: 2x + 6 = 14.", "Solve for x: 2x - 6 = 14.", "operator"),
     ("Is x < 5 when x = 3?", "Is x > 5 when x = 3?", "operator"),
     ("What is 7 plus 8?", "What is 7 times 8?", "operator"),
+    # a question word asking for another kind of answer
+    ("Who discovered penicillin?", "When was penicillin discovered?", "question_word"),
+    ("Why did the Roman Empire fall?", "When did the Roman Empire fall?", "question_word"),
+    ("How was penicillin discovered?", "Who discovered penicillin?", "question_word"),
 ]
 
 PARAPHRASES = [
@@ -39,7 +45,23 @@ PARAPHRASES = [
     ("What is 12 times 12?", "What is 12 multiplied by 12?"),
     ("How do I send an e-mail in Python?", "How do I send an email in Python?"),
     ("What is the difference between C++ and C#?", "How does C++ differ from C#?"),
+    # "what"/"which" name no kind of their own; a question word inside a sentence opens no question
+    ("How do I reverse a list in Python?", "What is the way to reverse a list in Python?"),
+    ("When did World War II end?", "What year did World War II end?"),
+    ("Why is the sky blue?", "What is the reason the sky is blue?"),
+    ("Who invented the telephone?", "Who was the inventor of the telephone?"),
+    ("Who wrote Hamlet?", "Tell me who wrote Hamlet."),
+    ("I get an error when I run my script. How do I fix it?", "How do I fix the error I get running my script?"),
+    # "how many" is a how-question too
+    ("How many partitions should a Kafka topic have?", "How do I choose the number of partitions for a Kafka topic?"),
 ]
+
+
+def test_answer_kind_is_read_from_the_question_word_opening_a_sentence():
+    assert answer_kind(analyse("Who discovered penicillin?")) == "person"
+    assert answer_kind(analyse("The man who discovered it. When did he die?")) == "time"
+    assert answer_kind(analyse("What year did the war end? When was the treaty signed?")) is None
+    assert answer_kind(analyse("Tell me when the war ended.")) is None
 
 
 def test_operators_are_read_between_operands_only():
