@@ -216,6 +216,16 @@ TASK_VERBS = frozenset(
     classify extract analyze analyse critique simplify shorten expand tokenize minify
     """.split()
 )
+# Operations a request asks to be done, in classes of the same operation. Each side asking
+# for an operation of a class the other lacks is a different request ("Find the bug in
+# this code" vs "Explain what this code does", "find the PID of a process" vs "kill a
+# process by its PID"); one side naming no operation of its own may still ask the same.
+OPERATION_CLASSES = (
+    ("explain", "describe"),
+    ("find", "locate", "identify", "detect"),
+    ("kill", "terminate"),
+    ("fix", "repair", "debug", "resolve"),
+)
 # Words between two swapped arguments that make the swap harmless ("London and Tokyo").
 SYMMETRIC_CONNECTORS = frozenset("and or vs versus between & with".split())
 # Nouns that stand for "whoever/whatever": a specific noun in their place narrows the

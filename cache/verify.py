@@ -31,7 +31,7 @@ from tokenyard.cache.lexicon import (
     SYMMETRIC_CONNECTORS,
     TASK_VERBS,
 )
-from tokenyard.cache.intent import question_word_conflict
+from tokenyard.cache.intent import operation_conflict, question_word_conflict
 from tokenyard.cache.operators import operator_difference
 from tokenyard.cache.qualifiers import one_sided_qualifier, runs
 from tokenyard.cache.reconcile import reconcile
@@ -89,6 +89,11 @@ def _operators(q: Analysis, c: Analysis) -> Verdict:
 def _question_word(q: Analysis, c: Analysis) -> Verdict:
     detail = question_word_conflict(q, c)
     return Verdict(False, "question_word", detail) if detail else PASS
+
+
+def _operation(q: Analysis, c: Analysis) -> Verdict:
+    detail = operation_conflict(q, c)
+    return Verdict(False, "operation", detail) if detail else PASS
 
 
 def _flags(q: Analysis, c: Analysis) -> Verdict:
@@ -192,7 +197,7 @@ def _typed(word: str, side: Analysis) -> bool:
 
 
 _CHECKS = (
-    _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word,
+    _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word, _operation,
     _direction, _order, _quantifiers, _partners, _person,
 )
 

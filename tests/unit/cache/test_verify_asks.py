@@ -29,6 +29,12 @@ NEAR_MISSES = [
     ("Who discovered penicillin?", "When was penicillin discovered?", "question_word"),
     ("Why did the Roman Empire fall?", "When did the Roman Empire fall?", "question_word"),
     ("How was penicillin discovered?", "Who discovered penicillin?", "question_word"),
+    # each side asks for an operation the other does not
+    ("Find the bug in this code: for i in range(10) print(i)",
+     "Explain what this code does: for i in range(10) print(i)", "operation"),
+    ("How do I find the PID of a running process in Linux?", "How do I kill a running process by its PID in Linux?",
+     "operation"),
+    ("Fix this code: x = 1 + '2'", "Explain this code: x = 1 + '2'", "operation"),
 ]
 
 PARAPHRASES = [
@@ -54,6 +60,10 @@ PARAPHRASES = [
     ("I get an error when I run my script. How do I fix it?", "How do I fix the error I get running my script?"),
     # "how many" is a how-question too
     ("How many partitions should a Kafka topic have?", "How do I choose the number of partitions for a Kafka topic?"),
+    # operations of one class, or one side naming none of its own
+    ("Describe the water cycle.", "Explain the water cycle."),
+    ("How do I kill a process in Linux?", "How do I terminate a process in Linux?"),
+    ("Explain how to find the largest file in a directory.", "How do I find the largest file in a directory?"),
 ]
 
 
