@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import faust
 
 from tokenyard.streams.settings import Settings
+from tokenyard.streams.topics import TopicNames
 from tokenyard.streams.transport import Transport
 
 
 class TokenyardApp(faust.App):
-    """A Faust app whose consumers honour ``kafka.fetch_max_wait_ms``."""
+    """A Faust app whose consumers honour ``kafka.fetch_max_wait_ms`` and whose
+    producer tracks ``producer_topics`` from the start (see streams/transport.py)."""
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, fetch_max_wait_ms: int, producer_topics: Iterable[str] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.producer_topics = tuple(sorted(producer_topics))
 
     def _new_transport(self) -> Transport:
         return Transport(self.conf.broker_consumer, self)
@@ -39,6 +45,7 @@ def create_app(
         broker=f"kafka://{kafka.bootstrap}",
         broker_credentials=kafka.security.faust_credentials(),
         fetch_max_wait_ms=fetch_max_wait_ms or kafka.fetch_max_wait_ms,
+        producer_topics=TopicNames.from_settings(kafka).all(),
         broker_session_timeout=kafka.session_timeout_s,
         broker_heartbeat_interval=kafka.heartbeat_interval_s,
         broker_request_timeout=max(40.0, kafka.session_timeout_s * 2),

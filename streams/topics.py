@@ -65,6 +65,10 @@ class TopicNames:
         }
         return counts
 
+    def all(self) -> frozenset[str]:
+        """Every topic of the deployment (the default reply topic included)."""
+        return self.internal() | {self.replies}
+
     def internal(self) -> frozenset[str]:
         """Topics a request may never name as its ``reply_to``."""
         return frozenset({

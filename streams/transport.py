@@ -9,10 +9,19 @@ usual and then given the configured wait before it starts.
 Faust drops a record whose offset is below one it already read, so a record
 tansu shows late would never reach an agent: each fetch goes through
 :mod:`tokenyard.streams.offset_holes` first.
+
+The producer tracks the app's own topics from the start (:func:`pin_topics`).
+aiokafka's producer first learns every topic from an all-topics metadata
+request; the first send to a topic created later narrows its metadata to the
+topics it tracks, and a batch already waiting for a topic known only from that
+first answer then has no leader and waits for its expiry, 20 minutes under
+Faust, holding every later send to that partition (seen: a worker whose state
+markers never left, so its partitions were never answered).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import aiokafka
@@ -43,5 +52,18 @@ class _Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+async def pin_topics(producer: aiokafka.AIOKafkaProducer, topics: Iterable[str]) -> None:
+    """Make ``producer`` keep metadata for ``topics`` however its topic list grows."""
+    client = producer.client
+    await client.set_topics(sorted({*client._topics, *topics}))
+
+
+class _Producer(faust_aiokafka.Producer):
+    async def on_start(self) -> None:
+        await super().on_start()
+        await pin_topics(self._ensure_producer(), getattr(self.app, "producer_topics", ()))
+
+
 class Transport(faust_aiokafka.Transport):
     Consumer: ClassVar[type] = _Consumer
+    Producer: ClassVar[type] = _Producer
