@@ -115,6 +115,21 @@ def canonical(word: str) -> str:
     return _SYNONYMS.get(stemmed, stemmed)
 
 
+def _initials_table() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for stemmed, head in _SYNONYMS.items():
+        table.setdefault(head, {head[0]}).add(stemmed[0])
+    return {head: frozenset(letters) for head, letters in table.items()}
+
+
+_INITIALS = _initials_table()
+
+
+def initials(word: str) -> frozenset[str]:
+    """First letters a canonical word may have been written with: "nation" became "country"."""
+    return _INITIALS.get(word, frozenset(word[:1]))
+
+
 def _canonical_set(words: frozenset[str]) -> frozenset[str]:
     return frozenset(words | {canonical(w) for w in words})
 

@@ -2,8 +2,8 @@
 
 "Who discovered penicillin?" and "When was penicillin discovered?" share every content
 word; the question word alone says one wants a person, the other a date. A question's
-first question word names the kind of answer (who: a person, when: a time, how many:
-an amount ...). "what" and "which" name none of their own ("what year", "what is the
+first question word names the kind of answer (who: a person, when: a time, how: a way or
+an amount). "what" and "which" name none of their own ("what year", "what is the
 way to"), so they agree with every other word. The operation a request asks for is the
 other half: "find the PID of a process" and "kill a process by its PID" name the same things.
 """

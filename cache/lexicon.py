@@ -100,16 +100,21 @@ SYNONYM_GROUPS = (
     ("ocean", "sea"), ("refrigerator", "fridge"), ("bicycle", "bike"),
     ("dictionary", "dict"), ("integer", "int"), ("string", "str"),
     ("write", "compose", "draft", "author", "writer"), ("create", "make", "build", "generate", "construct"),
-    ("remove", "delete", "erase", "rid", "drop"), ("revert", "undo"), ("reduce", "lower", "decrease"),
+    ("remove", "delete", "erase", "rid", "drop", "eliminate"), ("revert", "undo"), ("reduce", "lower", "decrease"),
     ("increase", "raise", "boost"), ("novel", "book"),
     ("symptom", "sign"), ("plot", "story", "storyline"), ("improve", "better"), ("last", "final"),
-    ("element", "item"), ("program", "application", "app"), ("difference", "differ", "different"), ("begin", "start"), ("finish", "end"), ("author", "writer"),
+    ("element", "item"), ("program", "application", "app"), ("difference", "differ", "different", "diff"), ("begin", "start"), ("finish", "end"), ("author", "writer"),
     ("combine", "merge"), ("repair", "fix", "correct"), ("picture", "image", "photo"),
     ("change", "update", "modify"), ("typical", "normal"), ("fly", "flight"),
     ("film", "movie"), ("car", "automobile"), ("kid", "child", "children"),
     ("summary", "summarize", "summarise", "overview"), ("calculate", "compute"),
     ("stop", "halt"), ("terminate", "kill"), ("number", "count"), ("cost", "price"),
     ("earth", "world"), ("maker", "manufacturer"), ("distance", "far"), ("less", "fewer"),
+    ("cause", "trigger"), ("answer", "respond", "reply"), ("country", "nation"), ("visible", "observable"),
+    ("main", "primary", "principal"), ("benefit", "advantage"),
+    # Clipped forms people type for the whole word.
+    ("environment", "env"), ("variable", "var"), ("document", "doc"), ("repository", "repo"),
+    ("configuration", "config"), ("directory", "dir"), ("information", "info"), ("kubernetes", "k8s"),
 )
 
 NUMBER_WORDS = MappingProxyType(

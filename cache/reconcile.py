@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tokenyard.cache.analysis import Analysis
+from tokenyard.cache.analysis import Analysis, initials
 from tokenyard.cache.spelling import known_stems, misspelling_of
 
 #: Shortest word a swap of two letters is accepted in ("form"/"from" is too short).
@@ -37,7 +37,7 @@ def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysi
         words = long.content
         for start in range(len(words) - len(word) + 1):
             run = words[start : start + len(word)]
-            if all(w in only_long for w in run) and "".join(w[0] for w in run) == word:
+            if all(w in only_long and letter in initials(w) for w, letter in zip(run, word, strict=True)):
                 content = (*words[:start], word, *words[start + len(word) :])
                 long = replace(long, content=content, names=long.names | {word})
                 break

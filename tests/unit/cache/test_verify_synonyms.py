@@ -1,0 +1,41 @@
+"""Clipped forms and synonyms meet; an acronym still meets its expansion through a synonym."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenyard.cache.analysis import initials
+from tokenyard.cache.verify import verify
+
+PARAPHRASES = [
+    # clipped forms
+    ("How do I set an env var in bash?", "How do I set an environment variable in bash?"),
+    ("What's the diff between a VM and a container?", "What is the difference between a VM and a container?"),
+    ("How do I clone a repo from GitHub?", "How do I clone a repository from GitHub?"),
+    ("How do I scale a deployment in k8s?", "How do I scale a deployment in Kubernetes?"),
+    # synonyms
+    ("What triggers migraines?", "What causes migraines?"),
+    ("What was the main cause of the Great Depression?", "What was the primary cause of the Great Depression?"),
+    ("How do I get rid of aphids on my roses?", "How do I eliminate aphids on my roses?"),
+    # an acronym whose expansion has a word mapped to a synonym with another first letter
+    ("When was the UN founded?", "When was the United Nations founded?"),
+    ("How does PCA work?", "How does principal component analysis work?"),
+    ("What is a PK in SQL?", "What is a primary key in SQL?"),
+]
+
+
+@pytest.mark.parametrize(("stored", "asked"), PARAPHRASES)
+def test_paraphrases_pass_on_both_sides(stored, asked):
+    for one, other in ((asked, stored), (stored, asked)):
+        verdict = verify(one, other)
+        assert verdict.ok, f"{one!r} failed against {other!r}: {verdict}"
+
+
+def test_a_synonym_keeps_its_antonym():
+    assert verify("What are the risks of Kafka?", "What are the benefits of Kafka?").reason == "antonym"
+    assert verify("What are the risks of Kafka?", "What are the advantages of Kafka?").reason == "antonym"
+
+
+def test_initials_include_every_spelling_of_a_canonical_word():
+    assert initials("country") == {"c", "n"}
+    assert initials("python") == {"p"}
