@@ -53,9 +53,18 @@ class _Consumer(faust_aiokafka.Consumer):
 
 
 async def pin_topics(producer: aiokafka.AIOKafkaProducer, topics: Iterable[str]) -> None:
-    """Make ``producer`` keep metadata for ``topics`` however its topic list grows."""
+    """Make ``producer`` keep metadata for those of ``topics`` that exist, however its
+    topic list grows.
+
+    Only existing ones: a metadata request naming a missing topic creates it on a
+    broker that auto-creates (tansu does, with 4 partitions), and a topic that must
+    have one partition (the quota grants) would then have four. A topic created
+    later is tracked from its first send anyway.
+    """
     client = producer.client
-    await client.set_topics(sorted({*client._topics, *topics}))
+    existing = {t for t in topics if t in client.cluster.topics()}
+    if existing - client._topics:
+        await client.set_topics(sorted({*client._topics, *existing}))
 
 
 class _Producer(faust_aiokafka.Producer):

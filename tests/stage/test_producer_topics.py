@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tokenyard.streams.broker import ensure_topics
 from tokenyard.streams.transport import pin_topics
@@ -46,3 +46,19 @@ async def test_without_the_pin_the_same_batch_is_stuck(broker) -> None:
     # aiokafka 0.14's behaviour, kept as a test so an upgrade that fixes it is noticed
     # (then the pin can go)
     assert not await first_batch_delivered(broker.bootstrap, pinned=False)
+
+
+async def test_pinning_never_creates_a_missing_topic(broker) -> None:
+    missing = f"missing-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        await pin_topics(producer, [missing])
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap)
+    await consumer.start()
+    try:
+        assert missing not in await consumer.topics()
+    finally:
+        await consumer.stop()
