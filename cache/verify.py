@@ -13,6 +13,7 @@ call; a wrong answer costs much more, so the rules err on that side.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tokenyard.cache.analysis import (
@@ -81,39 +82,23 @@ def _numbers(q: Analysis, c: Analysis) -> Verdict:
     return PASS
 
 
-def _operators(q: Analysis, c: Analysis) -> Verdict:
-    detail = operator_difference(q.text, c.text)
-    return Verdict(False, "operator", detail) if detail else PASS
+def _detected(reason: str, detect: Callable[[Analysis, Analysis], str | None]) -> Callable[[Analysis, Analysis], Verdict]:
+    """A check from a detector that names the difference it found (None: none)."""
+
+    def check(q: Analysis, c: Analysis) -> Verdict:
+        detail = detect(q, c)
+        return Verdict(False, reason, detail) if detail else PASS
+
+    return check
 
 
-def _question_word(q: Analysis, c: Analysis) -> Verdict:
-    detail = question_word_conflict(q, c)
-    return Verdict(False, "question_word", detail) if detail else PASS
-
-
-def _operation(q: Analysis, c: Analysis) -> Verdict:
-    detail = operation_conflict(q, c)
-    return Verdict(False, "operation", detail) if detail else PASS
-
-
-def _flags(q: Analysis, c: Analysis) -> Verdict:
-    detail = flag_difference(q, c)
-    return Verdict(False, "flag", detail) if detail else PASS
-
-
-def _quantifiers(q: Analysis, c: Analysis) -> Verdict:
-    detail = quantifier_conflict(q, c)
-    return Verdict(False, "quantifier", detail) if detail else PASS
-
-
-def _partners(q: Analysis, c: Analysis) -> Verdict:
-    detail = comparison_partner(q, c)
-    return Verdict(False, "comparison_partner", detail) if detail else PASS
-
-
-def _person(q: Analysis, c: Analysis) -> Verdict:
-    detail = person_change(q, c)
-    return Verdict(False, "person", detail) if detail else PASS
+_operators = _detected("operator", lambda q, c: operator_difference(q.text, c.text))
+_question_word = _detected("question_word", question_word_conflict)
+_operation = _detected("operation", operation_conflict)
+_flags = _detected("flag", flag_difference)
+_quantifiers = _detected("quantifier", quantifier_conflict)
+_partners = _detected("comparison_partner", comparison_partner)
+_person = _detected("person", person_change)
 
 
 def _negation(q: Analysis, c: Analysis) -> Verdict:
