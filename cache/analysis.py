@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from tokenyard.cache.directions import directions
 from tokenyard.cache.flags import flags, without_flags
 from tokenyard.cache.lexicon import (
     CURRENCIES,
@@ -255,30 +256,6 @@ def analyse(text: str) -> Analysis:
         elif i > 0 and tokens[i - 1] in CURRENCIES_C:  # "$10" became "usd 10"
             number_units.add((token, tokens[i - 1]))
 
-    directions: set[tuple[str, str]] = set()
-    for i, token in enumerate(tokens):
-        if token not in DIRECTION_C:
-            continue
-        before, after = tokens[max(0, i - 3) : i][::-1], tokens[i + 1 : i + 4]
-        source = next((t for t in before if t in content), None)
-        target = next((t for t in after if t in content), None)
-        if source and target and source != target:
-            directions.add((source, target))
-        # "a Word document to a PDF": the names on either side are the ends too.
-        source = next((t for t in before if t in content and t in names), None)
-        target = next((t for t in after if t in content and t in names), None)
-        if source and target and source != target:
-            directions.add((source, target))
-    # "from my checking account to my savings account": the words right after from and to.
-    for i, token in enumerate(tokens):
-        if token != "from":
-            continue
-        source = next((t for t in tokens[i + 1 :] if t in content), None)
-        to = next((j for j in range(i + 1, len(tokens)) if tokens[j] in ("to", "into")), None)
-        target = next((t for t in tokens[to + 1 :] if t in content), None) if to is not None else None
-        if source and target and source != target:
-            directions.add((source, target))
-
     return Analysis(
         text=text,
         tokens=tokens,
@@ -289,7 +266,7 @@ def analyse(text: str) -> Analysis:
         negated=tuple(sorted(_negated(tokens, content))),
         negation_scopes=_negation_scopes(tokens, content),
         quotes=tuple(sorted(quotes)),
-        directions=frozenset(directions),
+        directions=directions(tokens, set(content), names, DIRECTION_C),
         names=frozenset(names) - FILLER_C,
         languages=frozenset(t for t in tokens if t in LANGUAGES_C),
         flags=command_flags,
