@@ -40,7 +40,7 @@ from tokenyard.agents.publish import Publisher
 from tokenyard.errors import RequestError, TokenyardError
 from tokenyard.schemas.codec import dumps, salvage
 from tokenyard.security.authenticator import Authenticator
-from tokenyard.streams.observability import GatewayMetrics
+from tokenyard.streams.gateway_metrics import GatewayMetrics
 from tokenyard.streams.tracing import Tracing
 from tokenyard.schemas.records import Chunk, Reply, Request
 from tokenyard.streams.partition_state import PartitionState

@@ -36,7 +36,7 @@ from tokenyard.security.authenticator import Authenticator
 from tokenyard.streams import observability, query_views
 from tokenyard.streams.app import TokenyardApp, create_app
 from tokenyard.streams.metrics import Metrics
-from tokenyard.streams.observability import GatewayMetrics
+from tokenyard.streams.gateway_metrics import GatewayMetrics
 from tokenyard.streams.tracing import Tracing
 from tokenyard.streams.partition_state import PartitionState, SendToPartition
 from tokenyard.streams.settings import Settings

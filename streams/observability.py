@@ -17,8 +17,10 @@ What is observed here without touching the agents:
 - records replayed by each state partition's last rebuild (``PartitionState``);
 - process RSS, CPU seconds, open file descriptors.
 
-Request metrics of the gateway stages are declared by :class:`GatewayMetrics` on
-the same registry (:func:`attach` returns it) for the gateway to record.
+Request metrics of the gateway stages are declared by
+:class:`~tokenyard.streams.gateway_metrics.GatewayMetrics` on the same registry for
+the gateway to record; where each process listens is in
+:mod:`tokenyard.streams.endpoints`.
 """
 
 from __future__ import annotations
@@ -38,14 +40,13 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
-from tokenyard.errors import error_class
 from tokenyard.providers.breaker import BreakerSnapshot, BreakerState
+from tokenyard.streams.endpoints import endpoint_file
 from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 from tokenyard.streams.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS_DIR = "endpoints"
 # Prometheus' convention: 0 closed (healthy), 1 half-open (probing), 2 open.
 BREAKER_VALUES: dict[BreakerState, int] = {
     BreakerState.closed: 0, BreakerState.half_open: 1, BreakerState.open: 2,
@@ -102,42 +103,6 @@ def read_process_stats(proc_self: Path = Path("/proc/self"), page_size: int | No
     except OSError:
         fds = None
     return ProcessStats(rss, times.user + times.system, fds)
-
-
-def endpoint_file(data_dir: str | Path, role: str, pid: int) -> Path:
-    return Path(data_dir) / ENDPOINTS_DIR / f"{role}-{pid}.json"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    role: str
-    pid: int
-    url: str
-
-
-def read_endpoints(data_dir: str | Path, *, alive: Callable[[int], bool]) -> list[Endpoint]:
-    """The endpoint files of processes still alive (a killed worker leaves its file)."""
-    found: list[Endpoint] = []
-    for path in sorted((Path(data_dir) / ENDPOINTS_DIR).glob("*.json")):
-        try:
-            raw = orjson.loads(path.read_bytes())
-            endpoint = Endpoint(str(raw["role"]), int(raw["pid"]), str(raw["url"]))
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            log.warning("ignoring unreadable endpoint file %s: %s", path, exc)
-            continue
-        if alive(endpoint.pid):
-            found.append(endpoint)
-    return found
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 # -- what every process shows --------------------------------------------------------
@@ -203,74 +168,6 @@ class ProcessMetrics:
         for (topic, partition), lag in sorted(lags.items()):
             if lag is not None:
                 self.lag.set(lag, group=group, topic=topic, partition=str(partition))
-
-
-class GatewayMetrics:
-    """Request metrics for the gateway stages, declared once; the gateway records them.
-
-    Label values must come from bounded sets: ``route`` is mapped to ``unknown``
-    unless configured, ``target`` likewise, ``outcome`` is ``ok`` or a tokenyard
-    error code (else ``other``).
-    """
-
-    def __init__(self, metrics: Metrics, routes: Collection[str], targets: Collection[str]) -> None:
-        self.routes = frozenset(routes)
-        self.targets = frozenset(targets)
-        self.requests = metrics.counter(
-            "tokenyard_requests_total", "Requests finished by a stage, by route and outcome.",
-            ["stage", "route", "outcome"],
-        )
-        self.stage_latency = metrics.histogram(
-            "tokenyard_stage_duration_seconds", "Time a request spent in one stage.", ["stage"]
-        )
-        self.provider_calls = metrics.counter(
-            "tokenyard_provider_calls_total", "Calls to a provider target, by outcome.", ["target", "outcome"]
-        )
-        self.provider_latency = metrics.histogram(
-            "tokenyard_provider_duration_seconds", "Duration of one provider call.", ["target"]
-        )
-        self.cache = metrics.counter(
-            "tokenyard_cache_lookups_total", "Cache lookups by result (exact, semantic, miss, bypass).",
-            ["route", "result"],
-        )
-        self.cache_saved = metrics.counter(
-            "tokenyard_cache_saved_usd_total", "Provider cost avoided by cache hits, in USD.", ["route"]
-        )
-        self.tokens = metrics.counter(
-            "tokenyard_tokens_total", "Tokens billed by providers.", ["route", "target", "kind"]
-        )
-        self.cost = metrics.counter("tokenyard_cost_usd_total", "Provider cost in USD.", ["route", "target"])
-        self.admission = metrics.counter(
-            "tokenyard_admission_decisions_total", "Admission decisions (admit, defer, reject).",
-            ["route", "decision"],
-        )
-
-    def route(self, route: str | None) -> str:
-        return route if route in self.routes else "unknown"
-
-    def target(self, target: str | None) -> str:
-        return target if target in self.targets else "unknown"
-
-    @staticmethod
-    def outcome(code: str | None) -> str:
-        if code is None or code == "ok":
-            return "ok"
-        return code if error_class(code) is not None else "other"
-
-    def finished(self, stage: str, route: str | None, code: str | None, seconds: float) -> None:
-        self.requests.inc(stage=stage, route=self.route(route), outcome=self.outcome(code))
-        self.stage_latency.observe(seconds, stage=stage)
-
-    def provider_call(self, target: str, code: str | None, seconds: float) -> None:
-        self.provider_calls.inc(target=self.target(target), outcome=self.outcome(code))
-        self.provider_latency.observe(seconds, target=self.target(target))
-
-    def billed(self, route: str | None, target: str, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
-        r, t = self.route(route), self.target(target)
-        self.tokens.inc(input_tokens, route=r, target=t, kind="input")
-        self.tokens.inc(output_tokens, route=r, target=t, kind="output")
-        self.cost.inc(cost_usd, route=r, target=t)
-
 
 
 # -- I/O: the server, the lag reader, wiring into a Faust app -------------------------

@@ -32,7 +32,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from tokenyard.streams.observability import BREAKER_VALUES, pid_alive, read_endpoints
+from tokenyard.streams.endpoints import pid_alive, read_endpoints
+from tokenyard.streams.observability import BREAKER_VALUES
 from tokenyard.streams.kafka_security import PLAINTEXT, KafkaSecurity
 from tokenyard.streams.topics import TopicNames
 

@@ -13,15 +13,15 @@ from tokenyard.providers.breaker import BreakerSnapshot, BreakerState
 from tokenyard.streams.broker import free_port
 from tokenyard.streams.cli.status import parse_samples
 from tokenyard.streams.metrics import Metrics
+from tokenyard.streams.endpoints import read_endpoints
+from tokenyard.streams.gateway_metrics import GatewayMetrics
 from tokenyard.streams.observability import (
-    GatewayMetrics,
     MetricsEndpointSettings,
     MetricsServer,
     ProcessMetrics,
     ProcessStats,
     consumer_lag,
     endpoint_settings,
-    read_endpoints,
     read_process_stats,
 )
 
