@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from tokenyard.cache.code import code_spans
 from tokenyard.cache.directions import directions
 from tokenyard.cache.flags import flags, without_flags
 from tokenyard.cache.lexicon import (
@@ -160,6 +161,7 @@ class Analysis:
     names: frozenset[str]  # canonical tokens written with a capital mid-sentence, or code-like
     languages: frozenset[str]
     flags: frozenset[str] = frozenset()  # command-line flags, kept out of the tokens
+    code: tuple[str, ...] = ()  # backtick spans, spacing normalised, sorted
 
     @property
     def content_set(self) -> frozenset[str]:
@@ -215,6 +217,7 @@ def _negated(tokens: tuple[str, ...], content: tuple[str, ...]) -> list[str]:
 
 def analyse(text: str) -> Analysis:
     text = unicodedata.normalize("NFKC", text).replace("’", "'")
+    code = code_spans(text)  # before quotes are held: "`'5' + '3'`" is code, quotes and all
     quotes: list[str] = []
 
     def _hold_quote(match: re.Match[str]) -> str:
@@ -270,4 +273,5 @@ def analyse(text: str) -> Analysis:
         names=frozenset(names) - FILLER_C,
         languages=frozenset(t for t in tokens if t in LANGUAGES_C),
         flags=command_flags,
+        code=code,
     )

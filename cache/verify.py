@@ -32,6 +32,7 @@ from tokenyard.cache.lexicon import (
     SYMMETRIC_CONNECTORS,
     TASK_VERBS,
 )
+from tokenyard.cache.code import code_difference
 from tokenyard.cache.intent import operation_conflict, question_word_conflict
 from tokenyard.cache.operators import operator_difference
 from tokenyard.cache.qualifiers import one_sided_qualifier, runs
@@ -92,6 +93,7 @@ def _detected(reason: str, detect: Callable[[Analysis, Analysis], str | None]) -
     return check
 
 
+_code = _detected("code", code_difference)
 _operators = _detected("operator", lambda q, c: operator_difference(q.text, c.text))
 _question_word = _detected("question_word", question_word_conflict)
 _operation = _detected("operation", operation_conflict)
@@ -182,7 +184,7 @@ def _typed(word: str, side: Analysis) -> bool:
 
 
 _CHECKS = (
-    _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word, _operation,
+    _code, _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word, _operation,
     _direction, _order, _quantifiers, _partners, _person,
 )
 
