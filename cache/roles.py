@@ -1,0 +1,99 @@
+"""Two phrases that trade places around the same relation: "a parent to a teacher" vs "a teacher to a parent".
+
+The word-level order check in verify compares single words; arguments are often phrases
+("type O blood", "food and art", "its parent class") whose inner words make the frames
+differ. Here each side is cut into arguments, runs of content words (joined across
+"and"/"or", so "food and art" and "a fruit or a vegetable" are one argument each), and two arguments that each side has
+once must not appear in opposite orders around the same relation. The relation is what
+lies between them: the heads of the arguments in between, direction words and "than".
+An argument is the same on both sides when its words are, or failing that its head (last
+word: "their child's teacher" and "a teacher" are both the teacher). A question opening
+with "is"/"are" ("Is a square a rectangle?") relates its first two arguments by the verb
+itself, so there the relation may be empty.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tokenyard.cache.analysis import DIRECTION_C, Analysis
+
+_JOINERS = frozenset({"and", "or", "vs", "versus"})
+_RELATION_WORDS = DIRECTION_C | {"than"}
+_COPULAS = frozenset({"is", "are", "was", "were"})
+_ARTICLES = frozenset({"a", "an", "the"})
+
+_Argument = tuple[int, int, tuple[str, ...]]  # first token, one past the last token, content words
+
+
+def _arguments(side: Analysis) -> list[_Argument]:
+    content = side.content_set
+    tokens = side.tokens
+    found: list[_Argument] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i] not in content:
+            i += 1
+            continue
+        start, words = i, []
+        while i < len(tokens):
+            if tokens[i] in content:
+                words.append(tokens[i])
+                i += 1
+            elif tokens[i] in _JOINERS and words and _next_content(tokens, i + 1, content) is not None:
+                i = _next_content(tokens, i + 1, content)
+            else:
+                break
+        found.append((start, i, tuple(words)))
+    return found
+
+
+def _next_content(tokens: tuple[str, ...], i: int, content: frozenset[str]) -> int | None:
+    """Where the content word after ``i`` (past articles: "a fruit or a vegetable") starts; None if none does."""
+    while i < len(tokens) and tokens[i] in _ARTICLES:
+        i += 1
+    return i if i < len(tokens) and tokens[i] in content else None
+
+
+def _relation(side: Analysis, arguments: list[_Argument], first: int, second: int) -> tuple[str, ...]:
+    """Heads of the arguments and the relation words between argument ``first`` and argument ``second``."""
+    words: list[str] = []
+    for k in range(first + 1, second):
+        words.extend(t for t in side.tokens[arguments[k - 1][1] : arguments[k][0]] if t in _RELATION_WORDS)
+        words.append(arguments[k][2][-1])
+    words.extend(t for t in side.tokens[arguments[second - 1][1] : arguments[second][0]] if t in _RELATION_WORDS)
+    return tuple(words)
+
+
+def _copula_pair(side: Analysis, arguments: list[_Argument], first: int, second: int) -> bool:
+    """"Is a square a rectangle?": the question opens with is/are and relates its first two arguments."""
+    tokens = side.tokens
+    return (
+        first == 0 and second == 1 and bool(tokens) and tokens[0] in _COPULAS
+        and all(t in _ARTICLES for t in tokens[1 : arguments[0][0]])
+        and all(t in _ARTICLES for t in tokens[arguments[0][1] : arguments[1][0]])
+    )
+
+
+def role_swap(q: Analysis, c: Analysis) -> str | None:
+    """Two arguments both sides have once stand in opposite orders around the same relation."""
+    q_args, c_args = _arguments(q), _arguments(c)
+    for identity in (lambda a: a[2], lambda a: a[2][-1]):
+        q_ids, c_ids = [identity(a) for a in q_args], [identity(a) for a in c_args]
+        q_count, c_count = Counter(q_ids), Counter(c_ids)
+        once = [x for x in q_ids if q_count[x] == 1 and c_count[x] == 1]
+        for i, x in enumerate(once):
+            for y in once[i + 1 :]:
+                qx, qy, cx, cy = q_ids.index(x), q_ids.index(y), c_ids.index(x), c_ids.index(y)
+                if not cy < cx:
+                    continue
+                q_relation = _relation(q, q_args, qx, qy)
+                if q_relation != _relation(c, c_args, cy, cx):
+                    continue
+                if q_relation or (_copula_pair(q, q_args, qx, qy) and _copula_pair(c, c_args, cy, cx)):
+                    return f"{_show(x)} .. {_show(y)} vs {_show(y)} .. {_show(x)}"
+    return None
+
+
+def _show(argument: tuple[str, ...] | str) -> str:
+    return argument if isinstance(argument, str) else " ".join(argument)

@@ -1,0 +1,43 @@
+"""Phrases that trade places around one relation ask another question; moved phrases do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenyard.cache.analysis import analyse
+from tokenyard.cache.roles import role_swap
+from tokenyard.cache.verify import verify
+
+SWAPPED = [
+    ("Write a thank-you note from a parent to their child's teacher.",
+     "Write a thank-you note from a teacher to a student's parent."),
+    ("In Python, is an instance of a subclass also an instance of its parent class?",
+     "In Python, is an instance of a parent class also an instance of its subclass?"),
+    ("We like food and art more than beaches. Suggest an itinerary for Italy.",
+     "We like beaches more than food and art. Suggest an itinerary for Italy."),
+    ("Is a square a rectangle?", "Is a rectangle a square?"),
+]
+
+NOT_SWAPPED = [
+    ("Write a thank-you note from a parent to a teacher.", "Write a thank-you note to a teacher from a parent."),
+    ("In Python, how do I sort a list?", "How do I sort a list in Python?"),
+    ("What is the difference between TCP and UDP?", "What is the difference between UDP and TCP?"),
+    ("Are cats and dogs mammals?", "Are dogs and cats mammals?"),
+    ("Is a tomato a fruit or a vegetable?", "Is a tomato a vegetable or a fruit?"),
+    ("Is a square a rectangle?", "Is a square also a rectangle?"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SWAPPED)
+def test_swapped_arguments_fail_on_both_sides(a: str, b: str) -> None:
+    for query, candidate in ((a, b), (b, a)):
+        verdict = verify(query, candidate)
+        assert not verdict.ok and verdict.reason == "order", verdict
+
+
+@pytest.mark.parametrize(("a", "b"), NOT_SWAPPED)
+def test_moved_or_joined_arguments_are_no_swap(a: str, b: str) -> None:
+    assert role_swap(analyse(a), analyse(b)) is None
+    assert role_swap(analyse(b), analyse(a)) is None
+    for query, candidate in ((a, b), (b, a)):
+        assert verify(query, candidate).reason != "order"
