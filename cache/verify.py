@@ -38,6 +38,7 @@ from tokenyard.cache.operators import operator_difference
 from tokenyard.cache.qualifiers import one_sided_qualifier, runs
 from tokenyard.cache.reconcile import reconcile
 from tokenyard.cache.roles import role_swap
+from tokenyard.cache.tense import tense_conflict
 from tokenyard.cache.scope import comparison_partner, flag_difference, person_change, quantifier_conflict
 
 #: Words only one side has, at most, for a pass.
@@ -103,6 +104,7 @@ _quantifiers = _detected("quantifier", quantifier_conflict)
 _partners = _detected("comparison_partner", comparison_partner)
 _person = _detected("person", person_change)
 _roles = _detected("order", role_swap)
+_tense = _detected("tense", tense_conflict)
 
 
 def _negation(q: Analysis, c: Analysis) -> Verdict:
@@ -187,7 +189,7 @@ def _typed(word: str, side: Analysis) -> bool:
 
 _CHECKS = (
     _code, _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word, _operation,
-    _direction, _order, _roles, _quantifiers, _partners, _person,
+    _direction, _order, _roles, _quantifiers, _partners, _person, _tense,
 )
 
 
