@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.cache.both_ways import fails_both_ways, passes_both_ways
 from tokenyard.cache.code import code_spans
-from tokenyard.cache.verify import verify
 
 DIFFERENT_CODE = [
     ("What does `console.log([] + [])` output in JavaScript?",
@@ -34,15 +34,12 @@ SAME_CODE = [
 
 @pytest.mark.parametrize(("a", "b"), DIFFERENT_CODE)
 def test_different_code_fails_on_both_sides(a: str, b: str) -> None:
-    for query, candidate in ((a, b), (b, a)):
-        verdict = verify(query, candidate)
-        assert not verdict.ok and verdict.reason == "code", verdict
+    fails_both_ways(a, b, "code")
 
 
 @pytest.mark.parametrize(("a", "b"), SAME_CODE)
 def test_same_code_in_other_words_passes(a: str, b: str) -> None:
-    assert verify(a, b).ok, verify(a, b)
-    assert verify(b, a).ok, verify(b, a)
+    passes_both_ways(a, b)
 
 
 def test_spacing_is_normalised_but_a_space_between_words_is_kept() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.cache.both_ways import fails_both_ways, passes_both_ways
 from tokenyard.cache.analysis import analyse
 from tokenyard.cache.intent import question_word_conflict
-from tokenyard.cache.verify import verify
 
 NEAR_MISSES = [
     ("How often should I change my car's oil?", "How do I change my car's oil?"),
@@ -38,15 +38,12 @@ SAME_KIND = [
 
 @pytest.mark.parametrize(("a", "b"), NEAR_MISSES)
 def test_near_misses_fail_on_both_sides(a: str, b: str) -> None:
-    for query, candidate in ((a, b), (b, a)):
-        verdict = verify(query, candidate)
-        assert not verdict.ok and verdict.reason == "question_word", verdict
+    fails_both_ways(a, b, "question_word")
 
 
 @pytest.mark.parametrize(("a", "b"), PARAPHRASES)
 def test_paraphrases_pass_on_both_sides(a: str, b: str) -> None:
-    assert verify(a, b).ok, verify(a, b)
-    assert verify(b, a).ok, verify(b, a)
+    passes_both_ways(a, b)
 
 
 @pytest.mark.parametrize(("a", "b"), SAME_KIND + PARAPHRASES)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.cache.both_ways import fails_both_ways, never_for_reason
 from tokenyard.cache.analysis import analyse
 from tokenyard.cache.roles import role_swap
-from tokenyard.cache.verify import verify
 
 SWAPPED = [
     ("Write a thank-you note from a parent to their child's teacher.",
@@ -30,14 +30,11 @@ NOT_SWAPPED = [
 
 @pytest.mark.parametrize(("a", "b"), SWAPPED)
 def test_swapped_arguments_fail_on_both_sides(a: str, b: str) -> None:
-    for query, candidate in ((a, b), (b, a)):
-        verdict = verify(query, candidate)
-        assert not verdict.ok and verdict.reason == "order", verdict
+    fails_both_ways(a, b, "order")
 
 
 @pytest.mark.parametrize(("a", "b"), NOT_SWAPPED)
 def test_moved_or_joined_arguments_are_no_swap(a: str, b: str) -> None:
     assert role_swap(analyse(a), analyse(b)) is None
     assert role_swap(analyse(b), analyse(a)) is None
-    for query, candidate in ((a, b), (b, a)):
-        assert verify(query, candidate).reason != "order"
+    never_for_reason(a, b, "order")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.cache.both_ways import fails_both_ways, never_for_reason
 from tokenyard.cache.tense import question_tense
-from tokenyard.cache.verify import verify
 
 DIFFERENT_TENSE = [
     ("How will AI change the job market?", "How has AI changed the job market?"),
@@ -26,15 +26,12 @@ SAME_OR_UNMARKED = [
 
 @pytest.mark.parametrize(("a", "b"), DIFFERENT_TENSE)
 def test_different_tenses_fail_on_both_sides(a: str, b: str) -> None:
-    for query, candidate in ((a, b), (b, a)):
-        verdict = verify(query, candidate)
-        assert not verdict.ok and verdict.reason == "tense", verdict
+    fails_both_ways(a, b, "tense")
 
 
 @pytest.mark.parametrize(("a", "b"), SAME_OR_UNMARKED)
 def test_same_or_unmarked_tenses_are_no_difference(a: str, b: str) -> None:
-    for query, candidate in ((a, b), (b, a)):
-        assert verify(query, candidate).reason != "tense"
+    never_for_reason(a, b, "tense")
 
 
 def test_tense_is_read_from_the_main_clause_only():
