@@ -23,7 +23,7 @@ from tokenyard.admission.bucket import Bucket, admit
 from tokenyard.cache import CacheConfig, CacheShard, Embedder, Hit, Miss, decode_record, encode_record, new_entry
 from tokenyard.cache.embedding import DIMENSION, MAX_BATCH
 from tokenyard.cache.entry import CacheRecord, decode_values
-from tokenyard.cache.shard import question_text
+from tokenyard.cache.storing import question_text
 from tokenyard.cache.snapshot import SnapshotStore
 from tokenyard.errors import MalformedEvent
 from tokenyard.providers.base import Completion

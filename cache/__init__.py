@@ -18,7 +18,9 @@ from tokenyard.cache.entry import (
     encode_record,
 )
 from tokenyard.cache.keys import CacheAction, CachePolicy, cache_policy, request_keys
-from tokenyard.cache.shard import CacheShard, CacheStats, Hit, Miss, new_entry, question_text
+from tokenyard.cache.results import CacheStats, Hit, Miss
+from tokenyard.cache.shard import CacheShard
+from tokenyard.cache.storing import new_entry, question_text
 
 __all__ = [
     "CacheAction",

@@ -18,7 +18,9 @@ import orjson
 
 from tokenyard.cache.config import CacheConfig
 from tokenyard.cache.embedding import Embedder, MiniLMEmbedder
-from tokenyard.cache.shard import CacheShard, Hit, new_entry
+from tokenyard.cache.results import Hit
+from tokenyard.cache.shard import CacheShard
+from tokenyard.cache.storing import new_entry
 from tokenyard.errors import ConfigError
 from tokenyard.schemas.records import Message, Request, Role, Usage
 

@@ -1,4 +1,6 @@
-"""One partition's cache: exact map, one vector index per scope, TTL and capacity.
+"""One partition's cache: exact map, one vector index per scope, TTL and capacity
+(what a lookup answers is in :mod:`tokenyard.cache.results`, what is stored in
+:mod:`tokenyard.cache.storing`).
 
 A shard is a fold of the cache topic's records (:meth:`CacheShard.apply`), so every
 worker that replays the same records holds the same shard. That is why eviction is
@@ -15,9 +17,6 @@ import heapq
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Literal
 
 import numpy as np
 
@@ -26,118 +25,11 @@ from tokenyard.cache.config import CacheConfig
 from tokenyard.cache.entry import CacheEntry, CacheInvalidation, CacheRecord, CacheTombstone
 from tokenyard.cache.index import HnswParams, VectorIndex
 from tokenyard.cache.keys import CacheKeys, cache_policy, fits_max_tokens, request_keys
+from tokenyard.cache.results import CacheStats, Hit, Miss
 from tokenyard.cache.verify import verify
-from tokenyard.schemas.records import Request, Usage
-
-CACHEABLE_FINISH_REASONS = frozenset({"stop", "length"})
-
+from tokenyard.schemas.records import Request
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Hit:
-    entry: CacheEntry
-    similarity: float
-    kind: Literal["exact", "semantic"]
-
-    @property
-    def cost_saved(self) -> Decimal:
-        return self.entry.cost_usd or Decimal(0)
-
-
-@dataclass(frozen=True)
-class Miss:
-    #: bypass | refresh | no_embedding | empty_scope | below_threshold | rejected | not_found
-    reason: str
-    rejected: int = 0  # candidates above the threshold that failed verification
-    best_similarity: float | None = None
-    rejections: tuple[str, ...] = ()  # verifier reasons, one per rejected candidate
-
-    @property
-    def needs_embedding(self) -> bool:
-        """Call lookup again with the question's embedding to try the semantic path."""
-        return self.reason == "no_embedding"
-
-
-@dataclass
-class CacheStats:
-    entries: int = 0
-    scopes: int = 0
-    lookups: int = 0
-    exact_hits: int = 0
-    semantic_hits: int = 0
-    misses: int = 0
-    bypassed: int = 0
-    rejected_candidates: int = 0
-    expired: int = 0
-    evicted: int = 0
-    invalidated: int = 0
-    cost_saved_usd: Decimal = field(default_factory=Decimal)
-
-    @property
-    def hit_rate(self) -> float:
-        served = self.exact_hits + self.semantic_hits + self.misses
-        return (self.exact_hits + self.semantic_hits) / served if served else 0.0
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "entries": self.entries,
-            "scopes": self.scopes,
-            "lookups": self.lookups,
-            "exact_hits": self.exact_hits,
-            "semantic_hits": self.semantic_hits,
-            "misses": self.misses,
-            "bypassed": self.bypassed,
-            "hit_rate": round(self.hit_rate, 4),
-            "rejected_candidates": self.rejected_candidates,
-            "expired": self.expired,
-            "evicted": self.evicted,
-            "invalidated": self.invalidated,
-            "cost_saved_usd": str(self.cost_saved_usd),
-        }
-
-
-def new_entry(
-    request: Request,
-    config: CacheConfig,
-    *,
-    content: str,
-    finish_reason: str,
-    provider: str,
-    provider_model: str,
-    usage: Usage,
-    cost_usd: Decimal | None,
-    embedding: np.ndarray | None,
-    now: float,
-) -> CacheEntry | None:
-    """The entry to publish for a provider's answer, or None when it must not be stored."""
-    route = config.for_route(request.model)
-    if not cache_policy(request, route, cache_enabled=config.enabled).may_store:
-        return None
-    if finish_reason not in CACHEABLE_FINISH_REASONS or not content:
-        return None
-    keys = request_keys(request, route)
-    return CacheEntry(
-        entry_id=keys.exact_key,
-        tenant=keys.tenant,
-        route=keys.route,
-        scope_id=keys.scope_id,
-        scope_tenant=keys.scope_tenant,
-        prompt=keys.prompt,
-        content=content,
-        finish_reason=finish_reason,
-        provider=provider,
-        provider_model=provider_model,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cost_usd=cost_usd,
-        max_tokens=request.params.max_tokens,
-        created_at=now,
-        expires_at=now + route.ttl_s,
-        request_id=request.request_id,
-        embedding=None if embedding is None or not route.semantic else np.asarray(embedding, np.float32),
-    )
 
 
 class CacheShard:
@@ -413,8 +305,3 @@ class CacheShard:
     def scope_sizes(self) -> dict[str, int]:
         with self._lock:
             return {scope: len(index) for scope, index in self._scopes.items()}
-
-
-def question_text(request: Request, config: CacheConfig) -> str:
-    """The text to embed for ``request``: the normalised last non-system message."""
-    return request_keys(request, config.for_route(request.model)).prompt

@@ -35,7 +35,9 @@ from tokenyard.cache.config import CacheConfig
 from tokenyard.cache.embedding import MiniLMEmbedder
 from tokenyard.cache.entry import CacheEntry, CacheRecord, decode_record
 from tokenyard.cache.keys import normalise_text
-from tokenyard.cache.shard import CacheShard, Hit, new_entry
+from tokenyard.cache.results import Hit
+from tokenyard.cache.shard import CacheShard
+from tokenyard.cache.storing import new_entry
 from tokenyard.schemas.records import Message, Request, Role, Usage
 from tokenyard.streams.bench.cache_corpus import Corpus, brute_force_top, bulk_blocks, bulk_text, load_corpus
 

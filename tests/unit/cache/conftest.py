@@ -8,7 +8,7 @@ import pytest
 from tokenyard.cache.config import CacheConfig, RouteCacheConfig
 from tokenyard.cache.embedding import HashingEmbedder
 from tokenyard.cache.entry import CacheEntry
-from tokenyard.cache.shard import new_entry
+from tokenyard.cache.storing import new_entry
 from tokenyard.schemas.records import Message, Params, Request, Role, Usage
 
 

@@ -18,7 +18,9 @@ from tokenyard.cache.entry import (
     decode_values,
     encode_record,
 )
-from tokenyard.cache.shard import CacheShard, Hit, Miss, question_text
+from tokenyard.cache.results import Hit, Miss
+from tokenyard.cache.shard import CacheShard
+from tokenyard.cache.storing import question_text
 from tokenyard.cache.snapshot import SnapshotStore
 from tokenyard.errors import MalformedEvent
 from tokenyard.streams.partition_state import MARKER_KEY, Position, record_digest

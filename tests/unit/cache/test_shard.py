@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from tokenyard.cache.config import CacheConfig, RouteCacheConfig
 from tokenyard.cache.embedding import HashingEmbedder
 from tokenyard.cache.entry import CacheInvalidation, CacheTombstone, decode_record, encode_record
-from tokenyard.cache.shard import CacheShard, Hit, Miss, new_entry, question_text
+from tokenyard.cache.results import Hit, Miss
+from tokenyard.cache.shard import CacheShard
+from tokenyard.cache.storing import new_entry, question_text
 from tokenyard.errors import MalformedEvent
 from tokenyard.schemas.records import CacheMode, Params, Usage
 
