@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,26 +83,24 @@ class HoleWatch:
         return False
 
 
-def positions(fetcher: Any) -> tuple[Any, dict[Any, int]]:
-    """The consumer's assignment and its partitions' positions, before a fetch."""
-    assignment = fetcher._subscriptions.subscription.assignment if fetcher._subscriptions.subscription else None
-    if assignment is None:
-        return None, {}
-    found = {}
-    for tp in assignment.tps:
+def _assignment(fetcher: Any) -> Any:
+    subscription = fetcher._subscriptions.subscription
+    return subscription.assignment if subscription else None
+
+
+async def without_holes(
+    watch: HoleWatch, fetcher: Any, fetch: Awaitable[Mapping[Any, list[Any]]]
+) -> dict[Any, list[Any]]:
+    """The records ``fetch`` (a not yet awaited read of ``fetcher``) returns, without
+    those past a hole; such a partition is fetched again from the hole."""
+    assignment = _assignment(fetcher)
+    expected = {}
+    for tp in assignment.tps if assignment is not None else ():
         state = assignment.state_value(tp)
         if state is not None and state.has_valid_position:
-            found[tp] = state.position
-    return assignment, found
-
-
-def screened(
-    watch: HoleWatch, fetcher: Any, before: tuple[Any, Mapping[Any, int]], fetched: Mapping[Any, list[Any]]
-) -> dict[Any, list[Any]]:
-    """``fetched`` without records past a hole; the partition is fetched again from the hole."""
-    assignment, expected = before
-    now = fetcher._subscriptions.subscription.assignment if fetcher._subscriptions.subscription else None
-    if assignment is None or now is not assignment:
+            expected[tp] = state.position
+    fetched = await fetch
+    if assignment is None or _assignment(fetcher) is not assignment:
         return dict(fetched)  # a rebalance moved the positions meanwhile: nothing to compare with
     out: dict[Any, list[Any]] = {}
     for tp, records in fetched.items():
@@ -124,9 +122,8 @@ class GaplessConsumer(AIOKafkaConsumer):
     async def getmany(
         self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
     ) -> dict[TopicPartition, list[Any]]:
-        before = positions(self._fetcher)
-        fetched = await super().getmany(*partitions, timeout_ms=timeout_ms, max_records=max_records)
-        return screened(self.hole_watch, self._fetcher, before, fetched)
+        fetch = super().getmany(*partitions, timeout_ms=timeout_ms, max_records=max_records)
+        return await without_holes(self.hole_watch, self._fetcher, fetch)
 
     async def getone(self, *partitions: TopicPartition) -> Any:
         raise NotImplementedError("use getmany: getone cannot hold records back past a hole")

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from tokenyard.streams.offset_holes import HoleWatch, positions, screened
+from tokenyard.streams.offset_holes import HoleWatch, without_holes
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -42,9 +42,8 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         self, consumer: aiokafka.AIOKafkaConsumer, active_partitions: Any, timeout: float | None = None,
         max_records: int | None = None,
     ) -> Any:
-        before = positions(consumer._fetcher)
-        fetched = await super()._fetch_records(consumer, active_partitions, timeout=timeout, max_records=max_records)
-        return screened(self.hole_watch, consumer._fetcher, before, fetched)
+        fetch = super()._fetch_records(consumer, active_partitions, timeout=timeout, max_records=max_records)
+        return await without_holes(self.hole_watch, consumer._fetcher, fetch)
 
 
 class _Consumer(faust_aiokafka.Consumer):
