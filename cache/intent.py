@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass
 
 from tokenyard.cache.analysis import Analysis, canonical
-from tokenyard.cache.lexicon import OPERATION_CLASSES
+from tokenyard.cache.lexicon import OPERATION_CLASSES, QUESTION_WORDS
 
 # A question word counts where it opens a sentence: "... an error when I run it. How do
 # I fix it?" asks how, and "the man who discovered" is no question about a person.
 _OPENING_QUESTION_WORD = re.compile(
-    r"(?:^\s*|[.?!:;]\s+)(who|whom|whose|when|where|why|how|what|which)\b\W*(\w*)\W*(\w*)", re.I
+    rf"(?:^\s*|[.?!:;]\s+)({'|'.join(QUESTION_WORDS)})\b\W*(\w*)\W*(\w*)", re.I
 )
 # "how", "how many" and "how long" stay one kind: "How many partitions should a topic
 # have?" asks what "How do I choose the number of partitions?" asks.

@@ -232,6 +232,9 @@ OPERATION_CLASSES = (
     ("fix", "repair", "debug", "resolve"),
 )
 # Words between two swapped arguments that make the swap harmless ("London and Tokyo").
+# Words that open a question and say what kind of answer it wants (cache/intent.py)
+# and after which its auxiliary carries the tense (cache/tense.py).
+QUESTION_WORDS = ("who", "whom", "whose", "when", "where", "why", "how", "what", "which")
 SYMMETRIC_CONNECTORS = frozenset("and or vs versus between & with".split())
 # Nouns that stand for "whoever/whatever": a specific noun in their place narrows the
 # question ("the richest person" vs "the richest woman").

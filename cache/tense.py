@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from tokenyard.cache.lexicon import QUESTION_WORDS
+
 if TYPE_CHECKING:
     from tokenyard.cache.analysis import Analysis
 
@@ -22,7 +24,6 @@ _TENSES = {
     "did": "past", "didn't": "past", "has": "past", "have": "past", "had": "past", "hasn't": "past", "haven't": "past",
     "do": "present", "does": "present", "don't": "present", "doesn't": "present",
 }
-_QUESTION_WORDS = frozenset("who whom whose what which when where why how".split())
 # Words that open a subordinate clause: an auxiliary after them is not the question's.
 _SUBORDINATORS = frozenset(
     "when if because that who whom whose what which where why how after before while since until unless whether".split()
@@ -43,7 +44,7 @@ def question_tense(text: str) -> str | None:
             continue
         if words[0] in _TENSES:
             return _TENSES[words[0]]
-        if words[0] not in _QUESTION_WORDS:
+        if words[0] not in QUESTION_WORDS:
             continue
         for i, word in enumerate(words[1:], start=1):
             # "a will" is a document; an auxiliary closing the sentence is a main verb ("a file has").
