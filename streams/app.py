@@ -22,7 +22,7 @@ class TokenyardApp(faust.App):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fetch_max_wait_ms = fetch_max_wait_ms
-        self.producer_topics = tuple(sorted(producer_topics))
+        self.producer_topics = frozenset(producer_topics)
 
     def _new_transport(self) -> Transport:
         return Transport(self.conf.broker_consumer, self)
