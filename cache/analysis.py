@@ -18,6 +18,7 @@ from tokenyard.cache.code import code_spans
 from tokenyard.cache.directions import directions
 from tokenyard.cache.flags import flags, without_flags
 from tokenyard.cache.lexicon import (
+    CLOSED_CLASS,
     CURRENCIES,
     DIRECTION_WORDS,
     FILLER,
@@ -75,11 +76,11 @@ _STEM_EXCEPTIONS = {"does": "do", "goes": "go", "has": "has", "was": "was", "thi
     **IRREGULAR_VERBS}
 
 
-def stem(word: str) -> str:
+def _strip_suffixes(word: str) -> str:
     """A light suffix stripper; it only has to treat both sides of a pair alike."""
     if word in _STEM_EXCEPTIONS:
         target = _STEM_EXCEPTIONS[word]
-        return target if target == word else stem(target)
+        return target if target == word else _strip_suffixes(target)
     if len(word) <= 3 or not word.isalpha():
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -98,6 +99,16 @@ def stem(word: str) -> str:
             break
     # A final e goes too, so "freeze"/"freezing" and "declare"/"declared" meet.
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+def stem(word: str) -> str:
+    """Suffixes stripped, but a word is never cut down to a different closed-class word."""
+    stemmed = _strip_suffixes(word)
+    if stemmed not in CLOSED_CLASS or word in CLOSED_CLASS or word in _STEM_EXCEPTIONS:
+        return stemmed
+    # "note" and "notes" both stay "note", "exceptions" becomes "exception"; "noted", "cans" stay as written.
+    singular = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+    return singular if singular not in CLOSED_CLASS else word
 
 
 def _synonym_table() -> dict[str, str]:

@@ -60,6 +60,19 @@ FILLER_PHRASES = (
     "if you do not mind",
 )
 
+# Words that never take a suffix. A content word the stemmer would cut down to one of
+# them ("notes" -> "not", "theme" -> "them", "innings" -> "in", "cane" -> "can") would
+# vanish as a function word or count as a negation, so it keeps its own form.
+CLOSED_CLASS = frozenset(
+    """
+    a an the i me my we us our ours you your yours he him his she her hers they them their theirs
+    it its this that these those thee of on at by for with about as into onto to in from up out
+    over under via per and or but if then so than nor is are was were be been am do does did
+    have has had will would shall should can could may might must not no never none cannot except
+    what which who whom whose when where why how
+    """.split()
+)
+
 NEGATIONS = frozenset(
     "not no never without none nothing nobody neither nor except excluding exclude cannot n't avoid".split()
 )

@@ -1,0 +1,40 @@
+"""The stemmer never turns a content word into a function word or a negation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.cache.both_ways import fails_both_ways, passes_both_ways
+from tokenyard.cache.analysis import analyse, stem
+
+# Each of these once stemmed to a closed-class word: "note" -> "not" (a negation),
+# "theme" -> "them", "cane" -> "can", "innings" -> "in" (fillers, so the word vanished).
+SWAPPED = [
+    ("Write a thank-you note to my teacher.", "Write a thank-you letter to my teacher."),
+    ("How do I use a cane after knee surgery?", "How do I use crutches after knee surgery?"),
+    ("Suggest a theme for a birthday party.", "Suggest a venue for a birthday party."),
+    ("How many innings are in a baseball game?", "How many quarters are in a baseball game?"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SWAPPED)
+def test_a_word_that_looks_like_a_function_word_still_counts(a, b):
+    fails_both_ways(a, b, "substitution")
+
+
+def test_note_is_no_negation():
+    assert analyse("Write a note to my landlord.").negations == 0
+    assert "note" in analyse("Write a note to my landlord.").content
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("notes", "note"), ("exceptions", "exception"), ("themes", "theme"), ("cans", "cans"), ("noted", "noted"),
+     ("does", "do"), ("freezing", "freez")],
+)
+def test_plurals_still_meet_their_singular(word, expected):
+    assert stem(word) == expected
+
+
+def test_inflections_of_a_verb_still_meet():
+    passes_both_ways("How do I handle exceptions in Python?", "How does exception handling work in Python?")
