@@ -26,16 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from tokenyard.errors import AllTargetsFailed, ProviderError, StreamInterrupted, TargetSkipped
-from tokenyard.pricing import Price, cost_or_unknown
+from tokenyard.pricing import cost_or_unknown
 from tokenyard.providers.base import Attempt, CallTimeouts, Completion, Delta, Provider
 from tokenyard.providers.breaker import BreakerBoard
+from tokenyard.providers.outcome import InvokeOutcome
 from tokenyard.providers.retry import fits_before_deadline, retry_delay
 from tokenyard.providers.routing_config import FallbackAction, FallbackPolicy, RetryConfig
+from tokenyard.providers.targets import Target, estimate_prompt_tokens, tokens_needed, unservable_reason
 from tokenyard.schemas.records import Request, Usage
 
 Clock = Callable[[], float]
@@ -51,24 +53,6 @@ MAYBE_BILLED_CODES = frozenset({"stream_interrupted", "provider_timeout", "provi
 
 
 @dataclass(frozen=True)
-class Target:
-    """One ``provider:model`` of a chain, with what routing needs to know about it."""
-
-    provider: str
-    model: str
-    context_window: int | None = None
-    streaming: bool = True
-    tools: bool = False
-    json_mode: bool = False
-    timeouts: CallTimeouts = CallTimeouts()
-    price: Price | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.provider}:{self.model}"
-
-
-@dataclass(frozen=True)
 class Runtime:
     """What the loop reads the world through; tests pass fakes."""
 
@@ -77,72 +61,6 @@ class Runtime:
     sleep: Sleep
     random: Callable[[], float]  # uniform in [0, 1)
     gate: CallGate | None = None  # provider-account quota for every call (admission)
-
-
-@dataclass(frozen=True)
-class InvokeOutcome:
-    """The result of one request through a route: a completion or every failure."""
-
-    route: str
-    completion: Completion | None
-    error: AllTargetsFailed | None
-    attempts: tuple[Attempt, ...]
-    failures: tuple[ProviderError, ...]  # in order; includes skipped targets
-    stopped_by: ProviderError | None = None  # the error whose policy said "stop"
-    restarts: int = 0  # restart markers emitted on the stream
-    arm: str | None = None  # the A/B arm picked, when the route is weighted
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        return self.completion is not None
-
-    @property
-    def cost_usd(self) -> Decimal:
-        """Sum over attempts whose cost is known; see ``cost_unknown``."""
-        return sum((a.cost_usd for a in self.attempts if a.cost_usd is not None), Decimal(0))
-
-    @property
-    def cost_unknown(self) -> bool:
-        return any(a.cost_usd is None for a in self.attempts)
-
-    @property
-    def fallback_depth(self) -> int:
-        """Distinct targets called before the one that answered (0: the first did)."""
-        called = list(dict.fromkeys(f"{a.provider}:{a.model}" for a in self.attempts))
-        return max(0, len(called) - 1)
-
-
-def estimate_prompt_tokens(request: Request) -> int:
-    """A cheap upper-ish estimate for context-window checks (never for billing).
-
-    ~4 characters per token for English plus per-message framing. An underestimate
-    only means the provider answers ``context_length_exceeded`` and the policy skips
-    to a larger model.
-    """
-    return sum(len(m.content) // 4 + 4 for m in request.messages) + 3
-
-
-def tokens_needed(request: Request, prompt_tokens: int) -> int:
-    return prompt_tokens + (request.params.max_tokens or 0)
-
-
-def unservable_reason(
-    target: Target, request: Request, needed_tokens: int, larger_than: int | None
-) -> str | None:
-    """Why ``target`` cannot take ``request`` (``capability``/``context_window``), or None."""
-    if request.stream and not target.streaming:
-        return "capability: streaming"
-    if request.tools and not target.tools:
-        return "capability: tools"
-    if request.params.response_format == "json_object" and not target.json_mode:
-        return "capability: json_mode"
-    if target.context_window is not None:
-        if needed_tokens > target.context_window:
-            return f"context_window: needs ~{needed_tokens} tokens > {target.context_window}"
-        if larger_than is not None and target.context_window <= larger_than:
-            return f"context_window: not larger than {larger_than} (prompt was too long)"
-    return None
 
 
 async def run_fallback(

@@ -31,17 +31,8 @@ from tokenyard.providers.base import Provider
 from tokenyard.providers.breaker import BreakerBoard, BreakerSnapshot
 from tokenyard.providers.config import ProviderConfig, resolve_api_key
 from tokenyard.providers.factory import build_provider
-from tokenyard.providers.fallback import (
-    CallGate,
-    Clock,
-    InvokeOutcome,
-    OnChunk,
-    Runtime,
-    Sleep,
-    Target,
-    estimate_prompt_tokens,
-    run_fallback,
-)
+from tokenyard.providers.fallback import CallGate, Clock, OnChunk, Runtime, Sleep, run_fallback
+from tokenyard.providers.outcome import InvokeOutcome
 from tokenyard.providers.routing_config import (
     BreakerConfig,
     RetryConfig,
@@ -49,6 +40,7 @@ from tokenyard.providers.routing_config import (
     RoutingConfig,
     split_target,
 )
+from tokenyard.providers.targets import Target, estimate_prompt_tokens
 from tokenyard.schemas.records import Priority, Request
 
 

@@ -13,7 +13,7 @@ from tokenyard.agents.intake import IntakeRules
 from tokenyard.agents.publish import Publisher
 from tokenyard.errors import AllTargetsFailed, ProviderServerError
 from tokenyard.providers.base import Attempt, Completion
-from tokenyard.providers.fallback import InvokeOutcome
+from tokenyard.providers.outcome import InvokeOutcome
 from tokenyard.schemas.records import Usage
 from tokenyard.streams.settings import KafkaSettings
 from tokenyard.streams.topics import TopicNames

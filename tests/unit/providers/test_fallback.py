@@ -26,8 +26,9 @@ from tokenyard.errors import (
 from tokenyard.pricing import load_shipped_prices
 from tokenyard.providers.base import CallTimeouts, Completion, Delta
 from tokenyard.providers.breaker import BreakerBoard, BreakerState
-from tokenyard.providers.fallback import Runtime, Target, run_fallback
+from tokenyard.providers.fallback import Runtime, run_fallback
 from tokenyard.providers.routing_config import BreakerConfig, FallbackPolicy, RetryConfig
+from tokenyard.providers.targets import Target
 from tokenyard.schemas.records import Message, Request, Usage
 
 PRICES = load_shipped_prices()

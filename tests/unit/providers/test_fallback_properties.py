@@ -20,13 +20,14 @@ from tokenyard.errors import (
     TargetSkipped,
 )
 from tokenyard.providers.breaker import BreakerBoard
-from tokenyard.providers.fallback import Runtime, Target, run_fallback
+from tokenyard.providers.fallback import Runtime, run_fallback
 from tokenyard.providers.routing_config import (
     BreakerConfig,
     FallbackAction,
     FallbackPolicy,
     RetryConfig,
 )
+from tokenyard.providers.targets import Target
 
 from .test_fallback import FakeClock, ScriptedProvider, Stream, ok, request
 
