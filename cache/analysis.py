@@ -173,10 +173,18 @@ class Analysis:
     languages: frozenset[str]
     flags: frozenset[str] = frozenset()  # command-line flags, kept out of the tokens
     code: tuple[str, ...] = ()  # backtick spans, spacing normalised, sorted
+    #: Each quote's token and its words as tokens, so a side that writes the same words
+    #: unquoted ("What does 'carpe diem' mean?" / "the phrase carpe diem") can be met.
+    quote_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def content_set(self) -> frozenset[str]:
         return frozenset(self.content)
+
+
+def is_content(token: str) -> bool:
+    """Does a canonical token carry the question (not a filler, negation or direction word)?"""
+    return token not in FILLER_C and token not in NEGATIONS_C and token not in DIRECTION_C
 
 
 def _quote_token(quoted: str) -> str:
@@ -230,10 +238,12 @@ def analyse(text: str) -> Analysis:
     text = unicodedata.normalize("NFKC", text).replace("’", "'")
     code = code_spans(text)  # before quotes are held: "`'5' + '3'`" is code, quotes and all
     quotes: list[str] = []
+    quote_words: list[tuple[str, tuple[str, ...]]] = []
 
     def _hold_quote(match: re.Match[str]) -> str:
         quoted = next(g for g in match.groups() if g is not None)
         quotes.append(_quote_token(quoted))
+        quote_words.append((quotes[-1], tuple(canonical(t) for t in _TOKEN.findall(quoted.lower()))))
         return f" {quotes[-1]} "
 
     text = _QUOTE.sub(_hold_quote, text)
@@ -257,7 +267,7 @@ def analyse(text: str) -> Analysis:
 
     raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))
     tokens = tuple(t if _NUMBER.match(t) else canonical(t) for t in raw)
-    content = tuple(t for t in tokens if t not in FILLER_C and t not in NEGATIONS_C and t not in DIRECTION_C)
+    content = tuple(t for t in tokens if is_content(t))
     numbers = tuple(t for t in tokens if _NUMBER.match(t))
 
     units = UNITS_C | CURRENCIES_C | TIME_UNITS_C
@@ -280,6 +290,7 @@ def analyse(text: str) -> Analysis:
         negated=tuple(sorted(_negated(tokens, content))),
         negation_scopes=_negation_scopes(tokens, content),
         quotes=tuple(sorted(quotes)),
+        quote_words=tuple(quote_words),
         directions=directions(tokens, set(content), names, DIRECTION_C),
         names=frozenset(names) - FILLER_C,
         languages=frozenset(t for t in tokens if t in LANGUAGES_C),

@@ -124,7 +124,7 @@ SYNONYM_GROUPS = (
     ("stop", "halt"), ("terminate", "kill"), ("number", "count"), ("cost", "price"),
     ("earth", "world"), ("maker", "manufacturer"), ("distance", "far"), ("less", "fewer"),
     ("cause", "trigger"), ("answer", "respond", "reply"), ("country", "nation"), ("visible", "observable"),
-    ("main", "primary", "principal"), ("benefit", "advantage"),
+    ("main", "primary", "principal"), ("benefit", "advantage"), ("versus", "vs"),
     # Clipped forms people type for the whole word.
     ("environment", "env"), ("variable", "var"), ("document", "doc"), ("repository", "repo"),
     ("configuration", "config"), ("directory", "dir"), ("information", "info"), ("kubernetes", "k8s"),

@@ -1,7 +1,9 @@
 """Before comparing words, meet two spellings of the same word halfway.
 
-Three kinds, all cheap and rarely a different word: an acronym on one side spelt out
-on the other ("GDP" / "gross domestic product"), two adjacent letters swapped
+Four kinds, all cheap and rarely a different word: words one side quotes and the
+other writes bare ("What does 'carpe diem' mean?" / "the phrase carpe diem"), an
+acronym on one side spelt out on the other ("GDP" / "gross domestic product"), two
+adjacent letters swapped
 ("Pyhton", "captial"), and a word the model's vocabulary does not know one letter from
 a word it knows on the other side ("revrse" / "reverse", see :mod:`spelling`).
 "desert"/"dessert", "roast"/"toast", "hotel"/"motel" are all known words, so they stay apart.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tokenyard.cache.analysis import Analysis, initials
+from tokenyard.cache.analysis import Analysis, initials, is_content
 from tokenyard.cache.spelling import known_stems, misspelling_of
 
 #: Shortest word a swap of two letters is accepted in ("form"/"from" is too short).
@@ -20,12 +22,33 @@ MIN_SWAP_LENGTH = 5
 
 def reconcile(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
     """``q`` and ``c`` with one side's spelling replaced by the other's where they match."""
+    q, c = _unquoted(q, c)
+    c, q = _unquoted(c, q)
     q, c = _expand_acronyms(q, c)
     c, q = _expand_acronyms(c, q)
     q, c = _swapped_letters(q, c)
     q, c = _misspelt(q, c)
     c, q = _misspelt(c, q)
     return q, c
+
+
+def _unquoted(quoting: Analysis, plain: Analysis) -> tuple[Analysis, Analysis]:
+    """``plain`` with the words ``quoting`` quotes, written there unquoted, taken as that quote."""
+    for token, words in quoting.quote_words:
+        if token in plain.quotes or not words:
+            continue
+        tokens = plain.tokens
+        start = next((i for i in range(len(tokens) - len(words) + 1) if tokens[i : i + len(words)] == words), None)
+        if start is None:
+            continue
+        tokens = (*tokens[:start], token, *tokens[start + len(words) :])
+        plain = replace(
+            plain,
+            tokens=tokens,
+            content=tuple(t for t in tokens if is_content(t)),
+            quotes=tuple(sorted((*plain.quotes, token))),
+        )
+    return quoting, plain
 
 
 def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysis]:
