@@ -7,8 +7,10 @@ an amount). "what" and "which" name none of their own ("what year", "what is the
 way to"), so they agree with every other word, with three exceptions inside a family:
 "how often" wants a frequency where "how do I" wants a way; "why" wants a reason where
 "which"/"what" want a thing (unless the what-question names a reason or cause); "what
-is X" wants a definition where "who signed X" wants whoever did that. The operation a request asks for is the
-other half: "find the PID of a process" and "kill a process by its PID" name the same things.
+is X" wants a definition where "who signed X" wants whoever did that. The operation a
+request asks for is the second half ("find the PID of a process" and "kill a process by
+its PID" name the same things), the dimension a question measures the third ("how much
+does an elephant weigh" and "how tall is an elephant").
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from tokenyard.cache.analysis import Analysis, canonical
-from tokenyard.cache.lexicon import OPERATION_CLASSES, QUESTION_WORDS
+from tokenyard.cache.lexicon import MEASURE_CLASSES, OPERATION_CLASSES, QUESTION_WORDS
 
 # A question word counts where it opens a sentence: "... an error when I run it. How do
 # I fix it?" asks how, and "the man who discovered" is no question about a person.
@@ -96,16 +98,28 @@ def question_word_conflict(q: Analysis, c: Analysis) -> str | None:
     return None
 
 
-_OPERATIONS = {canonical(verb): group[0] for group in OPERATION_CLASSES for verb in group}
+def _classes(table: tuple[tuple[str, ...], ...]) -> dict[str, str]:
+    return {canonical(word): group[0] for group in table for word in group}
 
 
-def _operations(side: Analysis) -> set[str]:
-    return {_OPERATIONS[t] for t in side.tokens if t in _OPERATIONS}
+_OPERATIONS = _classes(OPERATION_CLASSES)
+_MEASURES = _classes(MEASURE_CLASSES)
+
+
+def _class_conflict(q: Analysis, c: Analysis, classes: dict[str, str]) -> str | None:
+    """Each side names a class the other does not; one side naming none may still ask the same."""
+    q_named = {classes[t] for t in q.tokens if t in classes}
+    c_named = {classes[t] for t in c.tokens if t in classes}
+    if q_named - c_named and c_named - q_named:
+        return f"{sorted(q_named - c_named)} vs {sorted(c_named - q_named)}"
+    return None
 
 
 def operation_conflict(q: Analysis, c: Analysis) -> str | None:
     """Each side asks for an operation the other does not: "find the PID" vs "kill the process"."""
-    q_ops, c_ops = _operations(q), _operations(c)
-    if q_ops - c_ops and c_ops - q_ops:
-        return f"{sorted(q_ops - c_ops)} vs {sorted(c_ops - q_ops)}"
-    return None
+    return _class_conflict(q, c, _OPERATIONS)
+
+
+def measure_conflict(q: Analysis, c: Analysis) -> str | None:
+    """Each side measures a dimension the other does not: "how much does it weigh" vs "how tall is it"."""
+    return _class_conflict(q, c, _MEASURES)

@@ -244,7 +244,24 @@ OPERATION_CLASSES = (
     ("kill", "terminate"),
     ("fix", "repair", "debug", "resolve"),
 )
-# Words between two swapped arguments that make the swap harmless ("London and Tokyo").
+# Dimensions a question may measure, in classes of the same dimension: each side
+# measuring one the other does not is a different question ("How much does an elephant
+# weigh?" vs "How tall is an elephant?"). "long" and "high" are left out: "how long" is a
+# length or a time, "high in iron" no height.
+MEASURE_CLASSES = (
+    ("weigh", "weight", "heavy", "mass"),
+    ("tall", "height"),
+    ("length",),
+    ("old", "age"),
+    ("far", "distance"),
+    ("big", "size"),
+    ("fast", "speed"),
+    ("deep", "depth"),
+    ("wide", "width"),
+    ("hot", "cold", "warm", "temperature"),
+    ("cost", "expensive", "cheap"),
+    ("population",),
+)
 # Words that open a question and say what kind of answer it wants (cache/intent.py)
 # and after which its auxiliary carries the tense (cache/tense.py).
 QUESTION_WORDS = ("who", "whom", "whose", "when", "where", "why", "how", "what", "which")

@@ -10,6 +10,10 @@ An argument is the same on both sides when its words are, or failing that its he
 word: "their child's teacher" and "a teacher" are both the teacher). A question opening
 with "is"/"are" ("Is a square a rectangle?") relates its first two arguments by the verb
 itself, so there the relation may be empty.
+
+A question word is an argument too: "Who does Macbeth kill?" asks for the one killed,
+"Who kills Macbeth?" for the killer. After the question word (and the noun of "which
+team"), "do/does/did" makes it the object; a verb right after it makes it the subject.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ _JOINERS = frozenset({"and", "or", "vs", "versus"})
 _RELATION_WORDS = DIRECTION_C | {"than"}
 _COPULAS = frozenset({"is", "are", "was", "were"})
 _ARTICLES = frozenset({"a", "an", "the"})
+
+_DO_SUPPORT = frozenset({"do", "did"})  # canonical forms: "does" is "do"
+_WH_ARGUMENTS = frozenset({"who", "whom", "what", "which"})
 
 _Argument = tuple[int, int, tuple[str, ...]]  # first token, one past the last token, content words
 
@@ -97,3 +104,47 @@ def role_swap(q: Analysis, c: Analysis) -> str | None:
 
 def _show(argument: tuple[str, ...] | str) -> str:
     return argument if isinstance(argument, str) else " ".join(argument)
+
+
+def _clause_starts(side: Analysis) -> tuple[int, ...]:
+    """Where the clause after an opening who/what/which may start: right after it, or after its noun.
+
+    "Which team did Brazil beat?": the noun belongs to the question word; "What eats a
+    cat?": the next word is the verb. Without parts of speech both readings are tried.
+    """
+    tokens, content = side.tokens, side.content_set
+    if len(tokens) < 3 or tokens[0] not in _WH_ARGUMENTS:
+        return ()
+    return (1, 2) if tokens[0] in ("what", "which") and tokens[1] in content else (1,)
+
+
+def question_word_role_swap(q: Analysis, c: Analysis) -> str | None:
+    """The question word asks for the verb's subject on one side, its object on the other.
+
+    The subject side reads "who kills Macbeth" (a verb right after the question word, its
+    object later); the object side "who does Macbeth kill" (do-support, then that same
+    object, then the verb).
+    """
+    if Counter(q.content) != Counter(c.content):
+        return None
+    for subject_side, object_side in ((q, c), (c, q)):
+        for s_at in _clause_starts(subject_side):
+            for o_at in _clause_starts(object_side):
+                swap = _swapped_around(subject_side, s_at, object_side, o_at)
+                if swap:
+                    return swap
+    return None
+
+
+def _swapped_around(subject_side: Analysis, s_at: int, object_side: Analysis, o_at: int) -> str | None:
+    if object_side.tokens[o_at] not in _DO_SUPPORT:
+        return None
+    verb = subject_side.tokens[s_at]
+    if verb not in subject_side.content_set or verb not in object_side.tokens[o_at + 1 :]:
+        return None
+    objects = set(subject_side.tokens[s_at + 1 :]) & subject_side.content_set
+    verb_at = object_side.tokens.index(verb, o_at + 1)
+    before_verb = sorted(set(object_side.tokens[o_at + 1 : verb_at]) & objects)
+    if not before_verb:
+        return None
+    return f"{subject_side.tokens[0]} {verb} {before_verb[0]} vs {object_side.tokens[0]} do {before_verb[0]} {verb}"

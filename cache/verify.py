@@ -33,11 +33,11 @@ from tokenyard.cache.lexicon import (
     TASK_VERBS,
 )
 from tokenyard.cache.code import code_difference
-from tokenyard.cache.intent import operation_conflict, question_word_conflict
+from tokenyard.cache.intent import measure_conflict, operation_conflict, question_word_conflict
 from tokenyard.cache.operators import operator_difference
 from tokenyard.cache.qualifiers import one_sided_qualifier, runs
 from tokenyard.cache.reconcile import reconcile
-from tokenyard.cache.roles import role_swap
+from tokenyard.cache.roles import question_word_role_swap, role_swap
 from tokenyard.cache.tense import tense_conflict
 from tokenyard.cache.scope import comparison_partner, flag_difference, person_change, quantifier_conflict
 
@@ -99,11 +99,13 @@ _code = _detected("code", code_difference)
 _operators = _detected("operator", lambda q, c: operator_difference(q.text, c.text))
 _question_word = _detected("question_word", question_word_conflict)
 _operation = _detected("operation", operation_conflict)
+_measure = _detected("measure", measure_conflict)
 _flags = _detected("flag", flag_difference)
 _quantifiers = _detected("quantifier", quantifier_conflict)
 _partners = _detected("comparison_partner", comparison_partner)
 _person = _detected("person", person_change)
 _roles = _detected("order", role_swap)
+_question_roles = _detected("order", question_word_role_swap)
 _tense = _detected("tense", tense_conflict)
 
 
@@ -188,8 +190,8 @@ def _typed(word: str, side: Analysis) -> bool:
 
 
 _CHECKS = (
-    _code, _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word, _operation,
-    _direction, _order, _roles, _quantifiers, _partners, _person, _tense,
+    _code, _quotes, _numbers, _flags, _negation, _antonyms, _operators, _question_word, _operation, _measure,
+    _direction, _order, _roles, _question_roles, _quantifiers, _partners, _person, _tense,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.cache.both_ways import fails_both_ways, passes_both_ways
+from tests.unit.cache.both_ways import fails_both_ways, never_for_reason, passes_both_ways
 from tokenyard.cache.analysis import analyse
 from tokenyard.cache.intent import answer_kind
 from tokenyard.cache.operators import operator_difference, operators
@@ -94,3 +94,27 @@ def test_near_misses_fail_on_both_sides(stored, asked, reason):
 @pytest.mark.parametrize(("stored", "asked"), PARAPHRASES)
 def test_paraphrases_pass_on_both_sides(stored, asked):
     passes_both_ways(stored, asked)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How much does an adult African elephant weigh?", "How tall is an adult African elephant?"),
+        ("How old is the Eiffel Tower?", "How tall is the Eiffel Tower?"),
+        ("How deep is Lake Baikal?", "How wide is Lake Baikal?"),
+    ],
+)
+def test_measuring_another_dimension_is_another_question(a, b):
+    fails_both_ways(a, b, "measure")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How heavy is a blue whale?", "What is the weight of a blue whale?"),
+        ("How warm should a bearded dragon tank be?", "What temperature should a bearded dragon tank be?"),
+        ("How big do Maine Coon cats get?", "What size do Maine Coons grow to?"),
+    ],
+)
+def test_one_dimension_in_other_words(a, b):
+    never_for_reason(a, b, "measure")

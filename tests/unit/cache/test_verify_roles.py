@@ -38,3 +38,28 @@ def test_moved_or_joined_arguments_are_no_swap(a: str, b: str) -> None:
     assert role_swap(analyse(a), analyse(b)) is None
     assert role_swap(analyse(b), analyse(a)) is None
     never_for_reason(a, b, "order")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Who does Macbeth kill?", "Who kills Macbeth?"),
+        ("Which team did Brazil beat in 2014?", "Which team beat Brazil in 2014?"),
+        ("What does a cat eat?", "What eats a cat?"),
+    ],
+)
+def test_question_word_as_subject_or_object(a, b):
+    fails_both_ways(a, b, "order")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("What do cats eat?", "What does a cat eat?"),
+        ("What currency do they use in Thailand?", "What's Thailand's currency?"),
+        ("What language is spoken in Brazil?", "Which language do people speak in Brazil?"),
+        ("What port does HTTPS use by default?", "Which port is the default for HTTPS?"),
+    ],
+)
+def test_question_word_in_the_same_role(a, b):
+    never_for_reason(a, b, "order")
