@@ -23,7 +23,8 @@ from collections import Counter
 from tokenyard.cache.analysis import DIRECTION_C, Analysis
 
 _JOINERS = frozenset({"and", "or", "vs", "versus"})
-_RELATION_WORDS = DIRECTION_C | {"than"}
+# Words that relate two arguments one way round ("latex paint over oil-based paint").
+_RELATION_WORDS = DIRECTION_C | {"than", "over", "under", "above", "below", "against", "onto"}
 _COPULAS = frozenset({"is", "are", "was", "were"})
 _ARTICLES = frozenset({"a", "an", "the"})
 
@@ -85,8 +86,7 @@ def _copula_pair(side: Analysis, arguments: list[_Argument], first: int, second:
 def role_swap(q: Analysis, c: Analysis) -> str | None:
     """Two arguments both sides have once stand in opposite orders around the same relation."""
     q_args, c_args = _arguments(q), _arguments(c)
-    for identity in (lambda a: a[2], lambda a: a[2][-1]):
-        q_ids, c_ids = [identity(a) for a in q_args], [identity(a) for a in c_args]
+    for q_ids, c_ids in _identities(q_args, c_args):
         q_count, c_count = Counter(q_ids), Counter(c_ids)
         once = [x for x in q_ids if q_count[x] == 1 and c_count[x] == 1]
         for i, x in enumerate(once):
@@ -100,6 +100,22 @@ def role_swap(q: Analysis, c: Analysis) -> str | None:
                 if q_relation or (_copula_pair(q, q_args, qx, qy) and _copula_pair(c, c_args, cy, cx)):
                     return f"{_show(x)} .. {_show(y)} vs {_show(y)} .. {_show(x)}"
     return None
+
+
+def _identities(q_args: list[_Argument], c_args: list[_Argument]):
+    """Ways to tell an argument by: its words, its head, or the words no other argument of its side has.
+
+    The last one meets "paint latex paint" with "latex paint" when a verb ran into the
+    first argument ("How do I paint latex paint over oil-based paint?").
+    """
+    yield [a[2] for a in q_args], [a[2] for a in c_args]
+    yield [a[2][-1] for a in q_args], [a[2][-1] for a in c_args]
+    yield _own_words(q_args), _own_words(c_args)
+
+
+def _own_words(args: list[_Argument]) -> list[tuple[str, ...]]:
+    counts = Counter(w for a in args for w in set(a[2]))
+    return [tuple(w for w in a[2] if counts[w] == 1) or a[2] for a in args]
 
 
 def _show(argument: tuple[str, ...] | str) -> str:

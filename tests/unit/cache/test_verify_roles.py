@@ -63,3 +63,15 @@ def test_question_word_as_subject_or_object(a, b):
 )
 def test_question_word_in_the_same_role(a, b):
     never_for_reason(a, b, "order")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How do I paint latex paint over oil-based paint?", "How do I paint oil-based paint over latex paint?"),
+        ("Can I put laminate flooring over tile?", "Can I put tile over laminate flooring?"),
+    ],
+)
+def test_arguments_swapped_around_a_preposition(a, b):
+    fails_both_ways(a, b, "order")
+
