@@ -34,6 +34,7 @@ from tokenyard.cache.lexicon import (
     UNITS,
 )
 from tokenyard.cache.numbers import NUMBER as _NUMBER
+from tokenyard.cache.variants import american
 from tokenyard.cache.numbers import merge_number_words, ordinals_as_numbers
 
 _QUOTE = re.compile(r"(?<![\w'])'([^']+)'(?![\w])|\"([^\"]+)\"|“([^”]+)”")
@@ -124,7 +125,7 @@ _SYNONYMS = _synonym_table()
 
 
 def canonical(word: str) -> str:
-    stemmed = stem(word)
+    stemmed = stem(american(word))
     return _SYNONYMS.get(stemmed, stemmed)
 
 

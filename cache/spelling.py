@@ -13,6 +13,7 @@ import functools
 import orjson
 
 from tokenyard.cache.analysis import stem
+from tokenyard.cache.variants import american
 from tokenyard.errors import ConfigError
 
 #: Shortest word taken for a misspelling: short words are one edit from too many others.
@@ -28,7 +29,7 @@ def known_stems() -> frozenset[str]:
         vocab = orjson.loads(default_model_files()[1].read_bytes())["model"]["vocab"]
     except (ConfigError, OSError, KeyError, orjson.JSONDecodeError):
         return frozenset()
-    return frozenset(stem(word) for word in vocab if word.isalpha())
+    return frozenset(stem(american(word)) for word in vocab if word.isalpha())
 
 
 def one_edit_apart(a: str, b: str) -> bool:
