@@ -24,7 +24,7 @@ FILLER = frozenset(
     simple simply term terms brief briefly short detail details example examples
     possible actually basically exactly generally typically usually someone somebody people person
     go going try able use using
-    command syntax formula name names tip tips per
+    command syntax formula name names tip tips per between
     suggest recommend share provide whether also via u ur pls thanks thank-you hi hello hey ok okay
     """.split()
 )

@@ -38,3 +38,18 @@ def test_a_synonym_keeps_its_antonym():
 def test_initials_include_every_spelling_of_a_canonical_word():
     assert initials("country") == {"c", "n"}
     assert initials("python") == {"p"}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("What is the difference between baking soda and baking powder?", "How does baking soda differ from baking powder?"),
+        ("What is the difference between APR and APY?", "How is APY different from APR?"),
+    ],
+)
+def test_a_difference_between_two_things_asked_either_way(a, b):
+    passes_both_ways(a, b)
+
+
+def test_a_difference_between_other_things_is_another_question():
+    assert not verify("What is the difference between APR and APY?", "How is APR different from a mortgage rate?").ok
