@@ -166,6 +166,9 @@ PHRASES = MappingProxyType(
         "united states of america": "usa", "united states": "usa", "u.s.a.": "usa", "u.s.": "usa",
         "american": "usa", "americans": "usa", "united kingdom": "uk",
         "js": "javascript", "node.js": "node", "nodejs": "node", "heart rate": "pulse",
+        "twice": "2 times", "thrice": "3 times", "soviet union": "ussr",
+        "first world war": "world war 1", "second world war": "world war 2",
+        "wwi": "world war 1", "ww1": "world war 1", "wwii": "world war 2", "ww2": "world war 2",
     }
 )
 SYMBOLS = MappingProxyType(

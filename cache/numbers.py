@@ -12,27 +12,66 @@ _MULTIPLIERS = (100, 1000, 1_000_000, 1_000_000_000)
 
 
 def merge_number_words(tokens: list[str]) -> list[str]:
+    """Runs of number words as one number: "two hundred twenty five" is 225, "5 million" 5000000."""
     out: list[str] = []
-    for i, token in enumerate(tokens):
-        value = NUMBER_WORDS.get(token)
-        if value is None:
-            out.append(token)
+    i = 0
+    while i < len(tokens):
+        if tokens[i] not in NUMBER_WORDS:
+            out.append(tokens[i])
+            i += 1
             continue
-        following = NUMBER_WORDS.get(tokens[i + 1]) if i + 1 < len(tokens) else None
+        words, i = _number_run(tokens, i)
         after_tens = bool(out) and NUMBER.match(out[-1]) is not None and float(out[-1]) >= 20
-        if token == "one" and following not in _MULTIPLIERS and not after_tens:
+        if words == ["one"] and not after_tens:
             # "in one paragraph" asks what "in a paragraph" asks, "a new one" is a pronoun:
             # alone, "one" is the article, not a count ("twenty one", "one hundred" still are).
-            out.append(token)
+            out.append("one")
             continue
         previous = out[-1] if out and NUMBER.match(out[-1]) else None
-        if previous is not None and value in _MULTIPLIERS:
-            out[-1] = str(int(float(previous) * value))
-        elif previous is not None and value < 10 and float(previous) % 10 == 0 and float(previous) >= 20:
-            out[-1] = str(int(float(previous)) + value)
+        first = NUMBER_WORDS[words[0]]
+        if previous is not None and (first in _MULTIPLIERS or first == 12 and words[0] == "dozen"):
+            out[-1] = str(int(float(previous) * _value(words)))  # "5 million", "2 dozen"
+        elif previous is not None and len(words) == 1 and first < 10 and float(previous) % 10 == 0 and float(previous) >= 20:
+            out[-1] = str(int(float(previous)) + first)  # "20 five" from "twenty-five" split oddly
         else:
-            out.append(str(value))
+            out.append(str(_value(words)))
     return out
+
+
+def _number_run(tokens: list[str], i: int) -> tuple[list[str], int]:
+    """The number words of one number from ``i`` ("and" allowed after hundred/thousand), and where it ends."""
+    words = [tokens[i]]
+    i += 1
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "and" and NUMBER_WORDS[words[-1]] in _MULTIPLIERS and i + 1 < len(tokens) and NUMBER_WORDS.get(tokens[i + 1], 100) < 100:
+            i += 1  # "one hundred and five"
+            continue
+        value, last = NUMBER_WORDS.get(token), NUMBER_WORDS[words[-1]]
+        if value is None:
+            break
+        # Two small numbers in a row are two numbers ("five six"), except tens then units ("twenty five").
+        if value < 100 and last < 100 and not (last >= 20 and last % 10 == 0 and value < 10):
+            break
+        words.append(token)
+        i += 1
+    return words, i
+
+
+def _value(words: list[str]) -> int:
+    total = current = 0
+    for word in words:
+        value = NUMBER_WORDS[word]
+        if word == "dozen":
+            current = max(current, 1) * 12
+        elif value == 100:
+            current = max(current, 1) * 100
+        elif value >= 1000:
+            total += max(current, 1) * value
+            current = 0
+        else:
+            current += value
+    return total + current
 
 
 def ordinals_as_numbers(raw: list[str]) -> list[str]:
