@@ -52,17 +52,25 @@ def _unquoted(quoting: Analysis, plain: Analysis) -> tuple[Analysis, Analysis]:
 
 
 def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysis]:
-    """Replace a run of ``long``'s one-sided words whose initials spell an acronym of ``short``."""
+    """Replace a run of ``long``'s words whose initials spell an acronym of ``short``.
+
+    The run may hold function words ("ROI" / "return on investment", "DNS" / "Domain
+    Name System") but at least two of its words must be words only ``long`` has.
+    """
     only_long = set(long.content) - set(short.content)
     for word in set(short.content) - set(long.content):
         if not (2 <= len(word) <= 5 and word.isalpha() and word in short.names):
             continue
-        words = long.content
-        for start in range(len(words) - len(word) + 1):
-            run = words[start : start + len(word)]
-            if all(w in only_long and letter in initials(w) for w, letter in zip(run, word, strict=True)):
-                content = (*words[:start], word, *words[start + len(word) :])
-                long = replace(long, content=content, names=long.names | {word})
+        tokens = long.tokens
+        for start in range(len(tokens) - len(word) + 1):
+            run = tokens[start : start + len(word)]
+            spelt = all(letter in initials(w) for w, letter in zip(run, word, strict=True))
+            one_sided = sum(w in only_long for w in run)
+            if spelt and one_sided >= 2 and all(w in only_long or not is_content(w) for w in run):
+                tokens = (*tokens[:start], word, *tokens[start + len(word) :])
+                long = replace(
+                    long, tokens=tokens, content=tuple(t for t in tokens if is_content(t)), names=long.names | {word}
+                )
                 break
     return short, long
 

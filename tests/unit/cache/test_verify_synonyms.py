@@ -53,3 +53,18 @@ def test_a_difference_between_two_things_asked_either_way(a, b):
 
 def test_a_difference_between_other_things_is_another_question():
     assert not verify("What is the difference between APR and APY?", "How is APR different from a mortgage rate?").ok
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("What is the ROI of a rental property?", "What is the return on investment of a rental property?"),
+        ("Please explain how DNS works", "Please explain how the Domain Name System works"),
+    ],
+)
+def test_an_acronym_whose_expansion_holds_function_words(a, b):
+    passes_both_ways(a, b)
+
+
+def test_function_words_alone_spell_no_acronym():
+    assert not verify("Is IT a good career?", "Is it in the news a good career?").ok
