@@ -24,7 +24,7 @@ FILLER = frozenset(
     simple simply term terms brief briefly short detail details example examples
     possible actually basically exactly generally typically usually someone somebody people person
     go going try able use using
-    command syntax formula name names tip tips per between
+    command syntax formula name names tip tips per between vs versus
     suggest recommend share provide whether also via u ur pls thanks thank-you hi hello hey ok okay
     """.split()
 )
@@ -58,6 +58,9 @@ FILLER_PHRASES = (
     "if it not too much trouble",
     "if it is not too much trouble",
     "if you do not mind",
+    "thanks in advance",
+    "thank you in advance",
+    "the following",
 )
 
 # Words that never take a suffix. A content word the stemmer would cut down to one of

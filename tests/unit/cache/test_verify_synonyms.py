@@ -69,3 +69,19 @@ def test_an_acronym_whose_expansion_holds_function_words(a, b):
 def test_one_word_and_function_words_spell_no_acronym():
     # "top of a" has the initials of TOA, but only one word of its own.
     assert verify("How big is the TOA?", "How big is the top of a tree?").reason == "unmatched_name"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("sql inner join vs left join", "What is the difference between an inner join and a left join in SQL?"),
+        ("Suggest a name for a golden retriever puppy.", "Could you suggest a name for a golden retriever puppy? Thanks in advance."),
+        ("Proofread this: 'Their going to the libary.'", "Please proofread the following: 'Their going to the libary.'"),
+    ],
+)
+def test_frames_that_ask_nothing(a, b):
+    passes_both_ways(a, b)
+
+
+def test_while_is_still_a_loop():
+    assert not verify("How do I write a for loop in Java?", "How do I write a while loop in Java?").ok
