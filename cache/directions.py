@@ -22,6 +22,10 @@ def directions(
         target = next((t for t in after if t in content), None)
         if source and target and source != target:
             found.add((source, target))
+            # "a list of characters to a string": what is converted is the list.
+            head = _head_before_of(tokens, i, source, content)
+            if head and head != target:
+                found.add((head, target))
         # "a Word document to a PDF": the names on either side are the ends too.
         source = next((t for t in before if t in content and t in names), None)
         target = next((t for t in after if t in content and t in names), None)
@@ -36,4 +40,15 @@ def directions(
         target = next((t for t in tokens[to + 1 :] if t in content), None) if to is not None else None
         if source and target and source != target:
             found.add((source, target))
+        # "from most to least": the ends may be function words, then taken as written.
+        if i + 3 < len(tokens) and tokens[i + 2] in ("to", "into") and tokens[i + 1] != tokens[i + 3]:
+            found.add((tokens[i + 1], tokens[i + 3]))
     return frozenset(found)
+
+
+def _head_before_of(tokens: tuple[str, ...], direction_at: int, source: str, content: Collection[str]) -> str | None:
+    """The content word before "of" when ``source`` closes an "X of Y" phrase right before the direction word."""
+    at = max(j for j in range(direction_at) if tokens[j] == source)
+    if at < 2 or tokens[at - 1] != "of":
+        return None
+    return next((t for t in reversed(tokens[max(0, at - 4) : at - 1]) if t in content), None)
