@@ -46,6 +46,7 @@ def test_moved_or_joined_arguments_are_no_swap(a: str, b: str) -> None:
         ("Who does Macbeth kill?", "Who kills Macbeth?"),
         ("Which team did Brazil beat in 2014?", "Which team beat Brazil in 2014?"),
         ("What does a cat eat?", "What eats a cat?"),
+        ("What do snakes eat?", "What animals eat snakes?"),
     ],
 )
 def test_question_word_as_subject_or_object(a, b):
