@@ -141,7 +141,7 @@ def question_word_role_swap(q: Analysis, c: Analysis) -> str | None:
     object later); the object side "who does Macbeth kill" (do-support, then that same
     object, then the verb).
     """
-    if _asked_about(q) != _asked_about(c):
+    if not (_only_question_noun(q, c) and _only_question_noun(c, q)):
         return None
     for subject_side, object_side in ((q, c), (c, q)):
         for s_at in _clause_starts(subject_side):
@@ -152,12 +152,13 @@ def question_word_role_swap(q: Analysis, c: Analysis) -> str | None:
     return None
 
 
-def _asked_about(side: Analysis) -> Counter[str]:
-    """Content words apart from the question word's own noun ("What animals eat snakes?" asks about snakes)."""
-    words = Counter(side.content)
-    if len(side.tokens) > 1 and side.tokens[0] in ("what", "which") and side.tokens[1] in side.content_set:
-        words[side.tokens[1]] -= 1
-    return +words
+def _only_question_noun(side: Analysis, other: Analysis) -> bool:
+    """Whether ``side`` has no content word ``other`` lacks but its question word's own noun ("What animals eat snakes?")."""
+    extra = Counter(side.content) - Counter(other.content)
+    if not extra:
+        return True
+    question_noun = side.tokens[1] if len(side.tokens) > 1 and side.tokens[0] in ("what", "which") else None
+    return set(extra) == {question_noun} and extra[question_noun] == 1
 
 
 def _swapped_around(subject_side: Analysis, s_at: int, object_side: Analysis, o_at: int) -> str | None:
