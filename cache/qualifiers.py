@@ -22,7 +22,9 @@ _RESTRICTING_C = frozenset(canonical(w) for w in RESTRICTING_PREPOSITIONS)
 # Words that open a noun phrase: "for a customer" and "for each customer" both restrict.
 _DETERMINERS = frozenset(canonical(w) for w in DETERMINERS)
 _EVALUATIVE_C = frozenset(canonical(w) for w in EVALUATIVE_MODIFIERS)
-_NOUN_PHRASE_OPENERS = _DETERMINERS | _RESTRICTING_C | frozenset(canonical(w) for w in (*REQUEST_VERBS, "of", "about"))
+_NOUN_PHRASE_OPENERS = _DETERMINERS | _RESTRICTING_C | frozenset(
+    canonical(w) for w in (*REQUEST_VERBS, "of", "about", "many", "much", "few", "several")  # "how many white keys"
+)
 
 _CONJUNCTIONS = frozenset(("and", "or"))
 

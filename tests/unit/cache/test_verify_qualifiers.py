@@ -9,6 +9,7 @@ from tokenyard.cache.verify import verify
 NEAR_MISSES = [
     # a classifying word opening the noun phrase, after a request verb, a preposition or a possessive
     ("Recommend hiking boots.", "Recommend waterproof hiking boots."),
+    ("How many keys does a standard piano have?", "How many white keys does a standard piano have?"),
     ("What is the formula for interest?", "What is the formula for compound interest?"),
     ("What should I do if my neighbour snores?", "What should I do if I snore?"),
     # a trailing "with" phrase, and "for each X" after a determiner
@@ -47,3 +48,4 @@ def test_one_sided_qualifiers_fail_on_both_sides(stored, asked):
 def test_paraphrases_pass(stored, asked):
     verdict = verify(asked, stored)
     assert verdict.ok, verdict
+
