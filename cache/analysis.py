@@ -49,6 +49,8 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[._][a-z0-9]+)*|%")
 _LEADING_REQUEST_VERB = re.compile(r"^\s*(?:list|name|show|give me|tell me)\b")
 # "dairy-free" asks what "without dairy" asks.
 _FREE_OF = re.compile(r"\b([a-z]+)-free\b")
+# "get a stain out of a carpet", "get old caulk off a tub": removing, said with "get".
+_GET_OUT = re.compile(r"\bget ((?:[a-z'-]+ ){1,4}?)(?:out|off)\b")
 _ONE_HYPHEN = re.compile(r"\bone-(?=[a-z])")
 # "US" in capitals is the country; lower-cased it would be the pronoun.
 _US = re.compile(r"\bUS\b(?!\s+[Dd]ollars?)")
@@ -264,6 +266,7 @@ def analyse(text: str) -> Analysis:
     low = _PHRASE_PATTERN.sub(lambda m: f" {PHRASES[m.group(1)]} ", low)
     low = re.sub(r"(\d),(\d{3})\b", r"\1\2", low)
     low = _FREE_OF.sub(r"without \1", low)
+    low = _GET_OUT.sub(r"remove \1", low)
     low = _ONE_HYPHEN.sub("1 ", low)  # "a one-word answer" counts; a lone "one" is an article
 
     raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))

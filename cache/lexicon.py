@@ -238,6 +238,7 @@ TASK_VERBS = frozenset(
     """
     summarize summarise optimize optimise refactor debug proofread paraphrase rewrite
     classify extract analyze analyse critique simplify shorten expand tokenize minify
+    remove undo uninstall disable cancel unsubscribe deactivate
     """.split()
 )
 # Operations a request asks to be done, in classes of the same operation. Each side asking

@@ -37,7 +37,7 @@ NEAR_MISSES = [
     ("How do I reverse a list in Python?", "How do I reverse a string in Python?", "substitution"),
     ("Write a haiku about autumn leaves.", "Write a limerick about autumn leaves.", "substitution"),
     ("How do I cook rice in a rice cooker?", "How do I cook quinoa in a rice cooker?", "substitution"),
-    ("How do I create a branch in git?", "How do I delete a branch in git?", "substitution"),
+    ("How do I create a branch in git?", "How do I delete a branch in git?", "unmatched_name"),
     # languages and quoted text
     ("Translate 'good morning' into Spanish.", "Translate 'good morning' into German.", None),
     ("Translate 'thank you' into French.", "Translate 'good night' into French.", "quoted_text"),

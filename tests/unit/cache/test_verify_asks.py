@@ -118,3 +118,26 @@ def test_measuring_another_dimension_is_another_question(a, b):
 )
 def test_one_dimension_in_other_words(a, b):
     never_for_reason(a, b, "measure")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How do I caulk a bathtub?", "How do I remove old caulk from a bathtub?"),
+        ("How do I password-protect a Word document?", "How do I remove password protection from a Word document?"),
+        ("How do I enable dark mode?", "How do I undo dark mode?"),
+    ],
+)
+def test_removing_what_the_other_side_adds_is_another_request(a, b):
+    fails_both_ways(a, b, "unmatched_name")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How do I remove a stain from a white shirt?", "What's the best way to get a stain out of a white shirt?"),
+        ("How do I remove old caulk from a bathtub?", "What's the way to get old caulk off a bathtub?"),
+    ],
+)
+def test_getting_something_out_is_removing_it(a, b):
+    passes_both_ways(a, b)
