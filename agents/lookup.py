@@ -196,7 +196,11 @@ class CacheStage:
         embedding = await self.embeddings.embed(question_text(request, self.config))
         if embedding is None:  # the model is saturated: exact-only for this request
             return Lookup(Miss("embedding_declined"))
-        return Lookup(shard.lookup(request, embedding, self.clock()), embedding)
+        result = shard.lookup(request, embedding, self.clock())
+        if isinstance(result, Hit) and result.weighing is not None:
+            # words only one side has: the model weighs them before the hit is served
+            result = shard.settle(result, await self.embeddings.embed(result.weighing.text))
+        return Lookup(result, embedding)
 
     async def store(
         self, request: Request, partition: int, completion: Completion, cost: Decimal | None, found: Lookup

@@ -56,6 +56,9 @@ class _BruteForce:
             self.labels[slot] = moved
             self.slot_of[moved] = slot
 
+    def vector(self, label: int) -> np.ndarray:
+        return self.vectors[self.slot_of[label]].copy()
+
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         n = len(self.slot_of)
         if n == 0:
@@ -102,6 +105,9 @@ class _Hnsw:
         self.live.remove(label)
         self.graph.mark_deleted(label)
         self.deleted += 1
+
+    def vector(self, label: int) -> np.ndarray:
+        return np.asarray(self.graph.get_items([label])[0], dtype=np.float32)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         k = min(k, len(self.live))
@@ -165,6 +171,16 @@ class VectorIndex:
             self._hnsw.remove(label)
         elif self._brute is not None:
             self._brute.remove(label)
+
+    def vector(self, label: int) -> np.ndarray:
+        """The vector stored under ``label`` (KeyError if there is none)."""
+        if self._hnsw is not None:
+            if label not in self._hnsw.live:
+                raise KeyError(label)
+            return self._hnsw.vector(label)
+        if self._brute is None:
+            raise KeyError(label)
+        return self._brute.vector(label)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Up to ``k`` (label, similarity) pairs, most similar first."""

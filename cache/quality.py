@@ -133,6 +133,8 @@ def evaluate(
             raise ConfigError(f"the cache config stores nothing on route {ROUTE!r}")
         shard.apply(entry, now)
         result = shard.lookup(_request(pair.id, "b", pair.b), asked[i], now + 1)
+        if isinstance(result, Hit) and result.weighing is not None:
+            result = shard.settle(result, embedder.embed([result.weighing.text])[0])
         if pair.label == "hit":
             report.hit_pairs += 1
             if isinstance(result, Hit):

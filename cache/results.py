@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tokenyard.cache.entry import CacheEntry
+
+if TYPE_CHECKING:
+    from tokenyard.cache.weighing import Weighing
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,9 @@ class Hit:
     entry: CacheEntry
     similarity: float
     kind: Literal["exact", "semantic"]
+    #: Set when the hit may only be served after its added words are weighed
+    #: (:func:`tokenyard.cache.weighing.settle`).
+    weighing: Weighing | None = None
 
     @property
     def cost_saved(self) -> Decimal:

@@ -26,7 +26,8 @@ from tokenyard.cache.entry import CacheEntry, CacheInvalidation, CacheRecord, Ca
 from tokenyard.cache.index import HnswParams, VectorIndex
 from tokenyard.cache.keys import CacheKeys, cache_policy, fits_max_tokens, request_keys
 from tokenyard.cache.results import CacheStats, Hit, Miss
-from tokenyard.cache.verify import verify
+from tokenyard.cache.verify import Verdict, verify
+from tokenyard.cache.weighing import Weighing, settle, without_words
 from tokenyard.schemas.records import Request
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,8 @@ class CacheShard:
             return index is not None and len(index) > 0
 
     def _count(self, result: Hit | Miss) -> None:
+        if isinstance(result, Hit) and result.weighing is not None:
+            return  # counted once settled
         if not (isinstance(result, Miss) and result.needs_embedding):
             self.stats.lookups += 1
         if isinstance(result, Hit):
@@ -287,10 +290,32 @@ class CacheShard:
                 if not verdict.ok:
                     rejections.append(verdict.reason)
                     continue
+                if verdict.added and route.added_words_max_gain is not None:
+                    return Hit(entry, min(similarity, 1.0), "semantic", self._weighing(
+                        verdict, keys.prompt, entry, label, embedding, similarity, route.added_words_max_gain
+                    ))
             return Hit(entry, min(similarity, 1.0), "semantic")
         if rejections:
             return Miss("rejected", len(rejections), best, tuple(rejections))
         return Miss("below_threshold", 0, best)
+
+    def _weighing(
+        self, verdict: Verdict, question: str, entry: CacheEntry, label: int, embedding: np.ndarray,
+        similarity: float, limit: float,
+    ) -> Weighing:
+        if verdict.added_by == "query":
+            text, other = without_words(question, verdict.added), self._scopes[entry.scope_id].vector(label)
+        else:
+            text, other = without_words(entry.prompt, verdict.added), np.asarray(embedding, dtype=np.float32)
+        return Weighing(text, other, similarity, limit)
+
+    def settle(self, hit: Hit, reduced: np.ndarray | None) -> Hit | Miss:
+        """Serve or refuse a hit that waited for its added words to be weighed (``reduced``:
+        the embedding of ``hit.weighing.text``, None if the model declined); counted here."""
+        result = settle(hit, reduced)
+        with self._lock:
+            self._count(result)
+        return result
 
     # -- views ----------------------------------------------------------------------
 

@@ -55,6 +55,10 @@ class Verdict:
     ok: bool
     reason: str  # "match" or the first check that failed
     detail: str = ""
+    #: On a pass where only one side has words of its own: those words (canonical) and
+    #: whose they are ("query" or "candidate"), for the shard to weigh (cache/weighing.py).
+    added: tuple[str, ...] = ()
+    added_by: str = ""
 
 
 PASS = Verdict(True, "match")
@@ -221,4 +225,8 @@ def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
             return Verdict(False, "qualifier", qualifier)
     if len(q_only) + len(c_only) > max_extra_words:
         return Verdict(False, "extra_words", f"{sorted(q_only)} vs {sorted(c_only)}")
+    if q_only and not c_only:
+        return Verdict(True, "match", added=tuple(sorted(q_only)), added_by="query")
+    if c_only and not q_only:
+        return Verdict(True, "match", added=tuple(sorted(c_only)), added_by="candidate")
     return PASS
