@@ -175,6 +175,12 @@ async def test_repeated_and_paraphrased_questions_are_served_from_the_cache(pipe
         other_tenant = await client.complete(user("What is the capital of France?"), tenant="intruder", timeout=30)
         skipped = await client.complete(user("What is the capital of France?"), tenant="cachey", timeout=30,
                                         cache="skip")
+        # passes the word checks with one added word ("change"), which the model weighs out
+        await client.complete(user("How do I get the current working directory in Python?"), tenant="cachey",
+                              timeout=30)
+        await asyncio.sleep(0.3)
+        weighed_out = await client.complete(user("How do I change the current working directory in Python?"),
+                                            tenant="cachey", timeout=30)
     assert not first.cached
     assert exact.cached and exact.content == first.content and exact.cost_usd == 0
     assert exact.cache_entry_id and exact.similarity == 1.0
@@ -182,6 +188,7 @@ async def test_repeated_and_paraphrased_questions_are_served_from_the_cache(pipe
     assert not near_miss.cached and "Spain" in near_miss.content
     assert not other_tenant.cached
     assert not skipped.cached
+    assert not weighed_out.cached  # while "Which city is France's capital?" (added "city") was served
     rows: list[dict] = []
     for _ in range(100):
         rows = await pipeline.query("request_usage", request_id=exact.request_id)
