@@ -43,6 +43,7 @@ _ROMAN_AFTER_NAME = re.compile(
     r"(?<=[A-Z][a-z]{2} )(?<!\b(?:Can|Did|May|Was|Had|Has|How|Why|Who|Are|And|But|Now|Let) )(VII|VI|IV|V|III|II|I)\b"
 )
 _CAPITALISED = re.compile(r"[A-Za-z][\w+#-]*")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,5}\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._][a-z0-9]+)*|%")
 # "List the planets" asks what "What are the planets" asks; only at the very start,
 # where the word can only be the imperative (elsewhere "list" is a data structure).
@@ -195,6 +196,15 @@ def _quote_token(quoted: str) -> str:
     return "q" + hashlib.blake2b(normal.encode(), digest_size=4).hexdigest()
 
 
+def _acronyms(text: str) -> frozenset[str]:
+    """Words written in capitals that end in "s" ("HTTPS", "DNS"), lower-cased: their "s" is
+    no plural ("HTTPS" is not "HTTP"s), so they are not stemmed. None in a text written all in
+    capitals, where capitals say nothing; "DELETE" and "JOIN" are stemmed as words."""
+    if not any(c.islower() for c in text):
+        return frozenset()
+    return frozenset(w.lower() for w in _ACRONYM.findall(text) if w.endswith("S"))
+
+
 def _names(text: str) -> set[str]:
     """Capitalised words that do not start a sentence, and words with inner capitals or digits."""
     names: set[str] = set()
@@ -208,7 +218,7 @@ def _names(text: str) -> set[str]:
         acronym = word.isupper() and len(word) >= 2
         if (word[0].isupper() and not sentence_start) or inner_caps or acronym:
             if lowered not in FILLER and canonical(lowered) not in FILLER_C:
-                names.update(canonical(t) for t in _TOKEN.findall(lowered))
+                names.update(t if acronym and t.endswith("s") else canonical(t) for t in _TOKEN.findall(lowered))
     return names
 
 
@@ -270,7 +280,8 @@ def analyse(text: str) -> Analysis:
     low = _ONE_HYPHEN.sub("1 ", low)  # "a one-word answer" counts; a lone "one" is an article
 
     raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))
-    tokens = tuple(t if _NUMBER.match(t) else canonical(t) for t in raw)
+    acronyms = _acronyms(text)
+    tokens = tuple(t if _NUMBER.match(t) or t in acronyms else canonical(t) for t in raw)
     content = tuple(t for t in tokens if is_content(t))
     numbers = tuple(t for t in tokens if _NUMBER.match(t))
 

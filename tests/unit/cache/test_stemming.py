@@ -38,3 +38,9 @@ def test_plurals_still_meet_their_singular(word, expected):
 
 def test_inflections_of_a_verb_still_meet():
     passes_both_ways("How do I handle exceptions in Python?", "How does exception handling work in Python?")
+
+
+def test_an_acronym_ending_in_s_is_no_plural():
+    fails_both_ways("What port does HTTP use by default?", "What port does HTTPS use by default?", "unmatched_name")
+    passes_both_ways("What is the difference between TRUNCATE and DELETE in SQL?",
+                     "whats the diff between truncate and delete in sql")
