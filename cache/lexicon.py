@@ -104,7 +104,8 @@ ANTONYMS = (
     ("up", "down"), ("rise", "fall"), ("plus", "minus"), ("add", "subtract"), ("multiply", "divide"),
     ("upgrade", "downgrade"), ("upper", "lower"), ("uppercase", "lowercase"), ("inside", "outside"),
     ("forward", "backward"), ("encode", "decode"), ("arrive", "depart"), ("arrival", "departure"),
-    ("sunrise", "sunset"), ("mean", "median"),
+    ("sunrise", "sunset"), ("mean", "median"), ("signin", "signout"), ("login", "logout"),
+    ("turnon", "turnoff"), ("optin", "optout"), ("zoomin", "zoomout"),
     ("more", "fewer"), ("greater", "less"), ("greater", "fewer"), ("greater", "smaller"),
     ("larger", "smaller"), ("bigger", "smaller"),
 )
@@ -170,6 +171,24 @@ PHRASES = MappingProxyType(
         "american": "usa", "americans": "usa", "united kingdom": "uk",
         "js": "javascript", "node.js": "node", "nodejs": "node", "heart rate": "pulse",
         "twice": "2 times", "thrice": "3 times", "soviet union": "ussr",
+        # Verbs whose particle turns them around: one token each, so "sign in" and "sign
+        # out" differ in a content word instead of in two function words.
+        "sign in": "signin", "signed in": "signin", "signing in": "signin",
+        "sign out": "signout", "signed out": "signout", "signing out": "signout",
+        "sign up": "signup", "signed up": "signup", "signing up": "signup",
+        "log in": "login", "logged in": "login", "logging in": "login", "log into": "login into",
+        "logged into": "login into", "sign into": "signin into", "signed into": "signin into",
+        "log out": "logout", "logged out": "logout", "logging out": "logout", "log off": "logout",
+        "turn on": "turnon", "turned on": "turnon", "turning on": "turnon",
+        "turn off": "turnoff", "turned off": "turnoff", "turning off": "turnoff",
+        "switch on": "turnon", "switch off": "turnoff", "opt in": "optin", "opt out": "optout",
+        "zoom in": "zoomin", "zoom out": "zoomout",
+        # Sort orders said as ends.
+        "a to z": "ascending", "a-z": "ascending", "z to a": "descending", "z-a": "descending",
+        "smallest to largest": "ascending", "largest to smallest": "descending",
+        "lowest to highest": "ascending", "highest to lowest": "descending",
+        "oldest to newest": "ascending", "newest to oldest": "descending",
+        "low to high": "ascending", "high to low": "descending",
         "first world war": "world war 1", "second world war": "world war 2",
         "wwi": "world war 1", "ww1": "world war 1", "wwii": "world war 2", "ww2": "world war 2",
     }

@@ -141,3 +141,20 @@ def test_removing_what_the_other_side_adds_is_another_request(a, b):
 )
 def test_getting_something_out_is_removing_it(a, b):
     passes_both_ways(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "reason"),
+    [
+        ("How do I sign in to Netflix on my smart TV?", "How do I sign out of Netflix on my smart TV?", "antonym"),
+        ("How do I sort a column A to Z in Google Sheets?", "How do I sort a column Z to A in Google Sheets?", "antonym"),
+        ("How do I turn on dark mode?", "How do I turn off dark mode?", "antonym"),
+    ],
+)
+def test_a_particle_that_turns_the_verb_around(a, b, reason):
+    fails_both_ways(a, b, reason)
+
+
+def test_the_same_particle_verb_in_other_words():
+    passes_both_ways("I can't log in to my account, what should I do?", "I cannot log into my account. What should I do?")
+    passes_both_ways("How do I turn on Do Not Disturb on an iPhone?", "How do I switch on Do Not Disturb on an iPhone?")
