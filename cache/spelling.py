@@ -18,6 +18,8 @@ from tokenyard.errors import ConfigError
 
 #: Shortest word taken for a misspelling: short words are one edit from too many others.
 MIN_MISSPELT_LENGTH = 4
+#: Shortest word when neither spelling is in the vocabulary (a dropped letter only).
+MIN_UNKNOWN_LENGTH = 6
 
 
 @functools.cache
@@ -50,5 +52,21 @@ def misspelling_of(word: str, candidates: set[str], known: frozenset[str]) -> st
     """
     if not known or word in known or len(word) < MIN_MISSPELT_LENGTH or not word.isalpha():
         return None
-    matches = [w for w in candidates if w in known and w[0] == word[0] and one_edit_apart(word, w)]
+    matches = [w for w in candidates if w[0] == word[0] and _misspells(word, w, known)]
     return matches[0] if len(matches) == 1 else None
+
+
+def _misspells(word: str, candidate: str, known: frozenset[str]) -> bool:
+    """A known word one edit away; or an unknown one ("penicillin", "router" are not in the
+    vocabulary) with one letter dropped, in words of at least ``MIN_UNKNOWN_LENGTH`` letters.
+
+    Between two unknown words a changed letter is not taken: "alkane"/"alkene" are two words.
+    """
+    if candidate in known:
+        return one_edit_apart(word, candidate)
+    return max(len(word), len(candidate)) >= MIN_UNKNOWN_LENGTH and one_letter_dropped(word, candidate)
+
+
+def one_letter_dropped(a: str, b: str) -> bool:
+    """One word is the other with one letter left out."""
+    return abs(len(a) - len(b)) == 1 and one_edit_apart(a, b)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.cache.both_ways import passes_both_ways
 from tokenyard.cache.spelling import known_stems, one_edit_apart
 from tokenyard.cache.verify import verify
 
@@ -44,3 +45,18 @@ def test_one_edit_apart():
     assert one_edit_apart("grean", "green")
     assert not one_edit_apart("revrs", "reverse")
     assert not one_edit_apart("same", "same")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Who discovered penicillin?", "who discoverd penicilin?"),
+        ("What is the Fibonacci sequence?", "what is the fibonaci sequence"),
+    ],
+)
+def test_a_dropped_letter_in_a_word_the_vocabulary_lacks(a, b):
+    passes_both_ways(a, b)
+
+
+def test_a_changed_letter_between_two_unknown_words_is_another_word():
+    assert not verify("What is an alkane?", "What is an alkene?").ok
