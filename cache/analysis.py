@@ -77,6 +77,9 @@ _PHRASE_PATTERN = re.compile(
 
 _STEM_EXCEPTIONS = {"does": "do", "goes": "go", "has": "has", "was": "was", "this": "this", "news": "news", "wrote": "write", "written": "write", "made": "make", "ran": "run", "spoken": "speak",
     "inventor": "invent", "discoverer": "discover", "creator": "create", "founder": "found",
+    # Who did it, as the verb: "the director of Inception" / "who directed Inception".
+    "director": "direct", "composer": "compose", "painter": "paint", "singer": "sing", "designer": "design",
+    "developer": "develop", "producer": "produce", "publisher": "publish", "winner": "win", "leader": "lead",
     **IRREGULAR_VERBS}
 
 

@@ -131,6 +131,8 @@ SYNONYM_GROUPS = (
     ("main", "primary", "principal"), ("benefit", "advantage"), ("versus", "vs"),
     # Clipped forms people type for the whole word.
     ("environment", "env"), ("variable", "var"), ("document", "doc"), ("repository", "repo"),
+    ("temperature", "temp"), ("biography", "bio"), ("signin", "login"), ("signout", "logout"),
+    ("specific", "particular"),
     ("configuration", "config"), ("directory", "dir"), ("information", "info"), ("kubernetes", "k8s"),
 )
 
@@ -152,7 +154,14 @@ PHRASES = MappingProxyType(
         "dollars": "usd", "dollar": "usd", "euros": "eur", "euro": "eur",
         "british pounds": "gbp", "pounds sterling": "gbp", "japanese yen": "jpy", "yen": "jpy",
         "swiss francs": "chf", "canadian dollars": "cad", "australian dollars": "aud",
-        "percent": "%", "per cent": "%", "sci-fi": "science fiction", "e-mail": "email",
+        "percent": "%", "per cent": "%", "percentage": "%", "sci-fi": "science fiction", "e-mail": "email",
+        "how to say": "translate", "how would i say": "translate", "how would you say": "translate",
+        "how can i say": "translate", "how does one say": "translate",
+        "squared": "to the power of 2", "cubed": "to the power of 3", "sqrt": "square root",
+        "fl oz": "fluid ounce", "fl. oz.": "fluid ounce", "regex": "regular expression",
+        "regexes": "regular expression", "venv": "virtual environment", "virtualenv": "virtual environment",
+        "segfault": "segmentation fault", "new york city": "nyc",
+        "in the world": " ", "on earth": " ", "on the planet": " ", "on planet earth": " ",
         "how do you say": "translate", "how do i say": "translate", "multiplied by": "times",
         "raised to the power of": "to the power of", "how fast": "speed", "how old": "age",
         "how tall": "height", "how far": "distance", "how heavy": "weight", "how deep": "depth",
@@ -194,7 +203,7 @@ PHRASES = MappingProxyType(
     }
 )
 SYMBOLS = MappingProxyType(
-    {"$": " usd ", "€": " eur ", "£": " gbp ", "¥": " jpy ", "%": " % ",
+    {"$": " usd ", "€": " eur ", "£": " gbp ", "¥": " jpy ", "%": " % ", "^": " to the power of ",
      "°f": " fahrenheit ", "°c": " celsius ", "°": " degree "}
 )
 

@@ -35,6 +35,20 @@ def merge_number_words(tokens: list[str]) -> list[str]:
             out[-1] = str(int(float(previous)) + first)  # "20 five" from "twenty-five" split oddly
         else:
             out.append(str(_value(words)))
+    return _with_halves(out)
+
+
+def _with_halves(tokens: list[str]) -> list[str]:
+    """"2 and a half" is 2.5."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if NUMBER.match(tokens[i]) and tokens[i + 1 : i + 4] == ["and", "a", "half"]:
+            out.append(f"{float(tokens[i]) + 0.5:g}")
+            i += 4
+            continue
+        out.append(tokens[i])
+        i += 1
     return out
 
 

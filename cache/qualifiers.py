@@ -18,6 +18,9 @@ from tokenyard.cache.lexicon import (
 )
 
 _PLACEHOLDERS_C = frozenset(canonical(w) for w in PLACEHOLDER_NOUNS)
+# At the end of a question "one" and "people" are mostly no placeholders ("into a single
+# one", "the most people"): only these stand for whoever or whatever there.
+_TRAILING_PLACEHOLDERS = frozenset(canonical(w) for w in ("person", "someone", "somebody", "thing", "things"))
 _RESTRICTING_C = frozenset(canonical(w) for w in RESTRICTING_PREPOSITIONS)
 # Words that open a noun phrase: "for a customer" and "for each customer" both restrict.
 _DETERMINERS = frozenset(canonical(w) for w in DETERMINERS)
@@ -51,6 +54,10 @@ def one_sided_qualifier(side: Analysis, only: frozenset[str], other: Analysis, s
     """Words of ``side`` (from ``only``) that narrow what ``other`` asks, joined; None if none do."""
     other_slots = _slot_pairs(other.content, shared)
     for before, run, after in runs(side.content, only):
+        if after == "$" and before != "^" and (before, "$") in other_slots:
+            # "the richest woman" at the end, where the other side ends on "the richest person"
+            if _between(other.tokens, before, None) & _TRAILING_PLACEHOLDERS:
+                return " ".join(run)
         if after == "$" or (before, after) not in other_slots:
             continue
         if before == "^":
@@ -99,10 +106,13 @@ def _slot_pairs(words: tuple[str, ...], shared: frozenset[str]) -> set[tuple[str
     return set(zip(kept, kept[1:], strict=False))
 
 
-def _between(tokens: tuple[str, ...], before: str, after: str) -> set[str]:
+def _between(tokens: tuple[str, ...], before: str, after: str | None) -> set[str]:
+    """Tokens between ``before`` and ``after`` (None: the end)."""
     if before not in tokens:
         return set()
     start = tokens.index(before)
+    if after is None:
+        return set(tokens[start + 1 :])
     end = next((j for j in range(start + 1, len(tokens)) if tokens[j] == after), start)
     return set(tokens[start + 1 : end])
 

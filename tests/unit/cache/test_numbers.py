@@ -35,3 +35,10 @@ def test_numbers_in_words_meet_digits():
 def test_other_numbers_in_words_do_not():
     fails_both_ways("What is the square root of 225?", "What's the square root of two hundred twenty?", "numbers")
     fails_both_ways("What caused World War I?", "What were the causes of the Second World War?", "numbers")
+
+
+def test_halves_and_powers_in_words():
+    passes_both_ways("Convert 2.5 hours to minutes.", "Convert two and a half hours to minutes.")
+    passes_both_ways("What is 7 cubed?", "What is seven to the power of three?")
+    passes_both_ways("What is the derivative of x squared?", "What's the derivative of x^2?")
+    fails_both_ways("What is 7 cubed?", "What is 7 squared?", "numbers")

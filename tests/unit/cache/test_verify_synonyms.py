@@ -85,3 +85,21 @@ def test_frames_that_ask_nothing(a, b):
 
 def test_while_is_still_a_loop():
     assert not verify("How do I write a for loop in Java?", "How do I write a while loop in Java?").ok
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Who painted the Mona Lisa?", "Who was the painter of the Mona Lisa?"),
+        ("Write a regex to match a US ZIP code.", "What regular expression matches US ZIP codes?"),
+        ("Which ocean is the largest?", "What's the biggest ocean on Earth?"),
+        ("Translate 'I love you' into Italian.", "Could you tell me how to say 'I love you' in Italian?"),
+        ("How do I log out of my account on all devices?", "How do I sign out of my account on all devices?"),
+    ],
+)
+def test_common_rewordings(a, b):
+    passes_both_ways(a, b)
+
+
+def test_a_specific_noun_at_the_end_where_the_other_has_a_placeholder():
+    assert verify("Who is the richest person in the world?", "Who is the richest woman in the world?").reason == "qualifier"
