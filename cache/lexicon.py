@@ -132,7 +132,7 @@ SYNONYM_GROUPS = (
     # Clipped forms people type for the whole word.
     ("environment", "env"), ("variable", "var"), ("document", "doc"), ("repository", "repo"),
     ("temperature", "temp"), ("biography", "bio"), ("signin", "login"), ("signout", "logout"),
-    ("specific", "particular"),
+    ("specific", "particular"), ("good", "great"),
     ("configuration", "config"), ("directory", "dir"), ("information", "info"), ("kubernetes", "k8s"),
 )
 

@@ -60,6 +60,8 @@ def one_sided_qualifier(side: Analysis, only: frozenset[str], other: Analysis, s
                 return " ".join(run)
         if after == "$" or (before, after) not in other_slots:
             continue
+        if len(run) == 1 and after in side.names and _after_article(side.tokens, run[0]):
+            continue  # "the novel Pride and Prejudice": a common noun naming what the name is
         if before == "^":
             # At the start only a modifier inside a noun phrase counts ("suggest vegetarian
             # dinners", "for compound interest"), unless it only grades ("good books").
@@ -104,6 +106,11 @@ def _slot_pairs(words: tuple[str, ...], shared: frozenset[str]) -> set[tuple[str
     """Neighbouring pairs of shared words, with ^ and $ as ends: the slots a word could fill."""
     kept = ["^", *(w for w in words if w in shared), "$"]
     return set(zip(kept, kept[1:], strict=False))
+
+
+def _after_article(tokens: tuple[str, ...], word: str) -> bool:
+    i = tokens.index(word)
+    return i > 0 and tokens[i - 1] == "the"
 
 
 def _between(tokens: tuple[str, ...], before: str, after: str | None) -> set[str]:

@@ -49,3 +49,19 @@ def test_paraphrases_pass(stored, asked):
     verdict = verify(asked, stored)
     assert verdict.ok, verdict
 
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [
+        ("Who wrote Pride and Prejudice?", "Who is the author of the novel Pride and Prejudice?"),
+        ("Who played Jack in Titanic?", "Who played Jack in the movie Titanic?"),
+    ],
+)
+def test_a_noun_naming_what_a_name_is_narrows_nothing(stored, asked):
+    for one, other in ((asked, stored), (stored, asked)):
+        assert verify(one, other).ok, verify(one, other)
+
+
+def test_a_noun_before_a_common_noun_still_narrows():
+    assert verify("How many keys does a piano have?", "How many white keys does a piano have?").reason == "qualifier"
