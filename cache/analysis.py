@@ -55,6 +55,8 @@ _GET_OUT = re.compile(r"\bget ((?:[a-z'-]+ ){1,4}?)(?:out|off)\b")
 _ONE_HYPHEN = re.compile(r"\bone-(?=[a-z])")
 # "US" in capitals is the country; lower-cased it would be the pronoun.
 _US = re.compile(r"\bUS\b(?!\s+[Dd]ollars?)")
+# "Go" capitalised inside a sentence is the language ("in Go", "with Go"), lower-case "go" a verb.
+_GO_LANGUAGE = re.compile(r"(?<=[a-z,] )Go\b(?![-'])|(?<=\b[Ii]n )go(?=\s*[?.!]*\s*$)")  # or "... in go" at the end
 _CONTRACTIONS = (
     (re.compile(r"\bcan't\b"), "can not"),
     (re.compile(r"\bwon't\b"), "will not"),
@@ -265,6 +267,7 @@ def analyse(text: str) -> Analysis:
     text = _QUOTE.sub(_hold_quote, text)
     text = _ROMAN_AFTER_NAME.sub(lambda m: str(ROMAN_NUMERALS[m.group(1).lower()]), text)
     text = _US.sub("USA", text)
+    text = _GO_LANGUAGE.sub("Golang", text)
     command_flags = flags(text)
     names = _names(without_flags(text))
 

@@ -103,3 +103,10 @@ def test_common_rewordings(a, b):
 
 def test_a_specific_noun_at_the_end_where_the_other_has_a_placeholder():
     assert verify("Who is the richest person in the world?", "Who is the richest woman in the world?").reason == "qualifier"
+
+
+def test_go_the_language_is_golang_and_no_verb():
+    passes_both_ways("How do I parse JSON in Go?", "What's the way to parse JSON in Golang?")
+    assert verify("How do I parse JSON in Go?", "How do I parse JSON in Rust?").reason == "unmatched_name"
+    assert not verify("How do I parse JSON in Go?", "How do I parse JSON?").ok
+    passes_both_ways("How do I go to the settings page?", "How do I get to the settings page?")
