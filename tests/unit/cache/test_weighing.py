@@ -14,15 +14,7 @@ from tokenyard.cache.storing import question_text
 from tokenyard.cache.weighing import REASON, Weighing, gain, settle, without_words
 
 from .conftest import entry_for, make_request
-
-NOW = 1_000.0
-STORED = "How many calories are in a large egg?"
-ASKED = "How many calories are in a large egg white?"
-
-
-def unit(*values: float) -> np.ndarray:
-    vector = np.asarray(values, dtype=np.float32)
-    return vector / np.linalg.norm(vector)
+from .weighed_pair import ASKED, ASKED_WITHOUT_ADDED, NOW, STORED, unit
 
 
 def shard_with_stored(limit: float | None = 0.08) -> tuple[CacheShard, np.ndarray]:
@@ -52,7 +44,7 @@ def test_a_hit_with_added_words_waits_for_weighing():
     asked = unit(1, 0.3, 0)
     pending = ask(shard, asked)
     assert isinstance(pending, Hit) and pending.weighing is not None
-    assert pending.weighing.text == "How many calories are in a large egg"  # the asking side, words dropped
+    assert pending.weighing.text == ASKED_WITHOUT_ADDED  # the asking side, words dropped
     np.testing.assert_allclose(pending.weighing.other, stored)  # weighed against the stored question
     assert shard.stats.semantic_hits == 0 and shard.stats.lookups == 0  # not counted before it is settled
 

@@ -7,19 +7,11 @@ import asyncio
 import numpy as np
 
 from tests.unit.cache.conftest import entry_for, make_request
+from tests.unit.cache.weighed_pair import ASKED, ASKED_WITHOUT_ADDED, NOW, STORED, unit
 from tokenyard.agents.lookup import CacheStage, EmbeddingBatcher
 from tokenyard.cache.config import CacheConfig, RouteCacheConfig
 from tokenyard.cache.results import Hit, Miss
 from tokenyard.cache.shard import CacheShard
-
-NOW = 1_000.0
-STORED = "How many calories are in a large egg?"
-ASKED = "How many calories are in a large egg white?"
-
-
-def unit(*values: float) -> np.ndarray:
-    vector = np.asarray(values, dtype=np.float32)
-    return vector / np.linalg.norm(vector)
 
 
 class TableEmbedder:
@@ -51,7 +43,7 @@ async def look_up(reduced: np.ndarray) -> tuple[Hit | Miss, TableEmbedder]:
     config = CacheConfig(brute_force_below=8, default_route=RouteCacheConfig(similarity_threshold=0.5))
     shard = CacheShard(config, dimension=3)
     shard.apply(entry_for(make_request(STORED), config, unit(1, 0, 0), NOW), NOW)
-    model = TableEmbedder({ASKED: unit(1, 0.5, 0), "How many calories are in a large egg": reduced})
+    model = TableEmbedder({ASKED: unit(1, 0.5, 0), ASKED_WITHOUT_ADDED: reduced})
     stage = CacheStage(config=config, shards=OneShard(shard), embeddings=EmbeddingBatcher(model, run_inline),
                        clock=lambda: NOW + 1)
     found = await stage.lookup(make_request(ASKED, request_id="r2"), 0)
@@ -61,7 +53,7 @@ async def look_up(reduced: np.ndarray) -> tuple[Hit | Miss, TableEmbedder]:
 async def test_added_words_that_carry_the_difference_turn_the_hit_into_a_miss():
     result, model = await look_up(reduced=unit(1, 0, 0))
     assert isinstance(result, Miss) and result.rejections == ("added_words",)
-    assert model.asked == [ASKED, "How many calories are in a large egg"]
+    assert model.asked == [ASKED, ASKED_WITHOUT_ADDED]
 
 
 async def test_added_words_that_change_nothing_keep_the_hit():
