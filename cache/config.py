@@ -31,11 +31,11 @@ class RouteCacheConfig(BaseModel):
     #: ``off`` trusts the cosine alone (known to give wrong answers; for experiments).
     verification: Strictness = "strict"
     #: Strict mode: content words only one side has that are still tolerated (0 = none).
-    max_extra_words: int = Field(default=2, ge=0, le=8)
+    max_extra_words: int = Field(default=3, ge=0, le=8)
     #: Strict mode: a candidate that passes with words only one side has is served only if
     #: dropping those words brings that side less than this much closer (cosine) to the
     #: other; the embedding model weighs them (cache/weighing.py). None: not weighed.
-    added_words_max_gain: float | None = Field(default=0.08, gt=0.0, le=2.0)
+    added_words_max_gain: float | None = Field(default=0.06, gt=0.0, le=2.0)
     #: Nearest neighbours verified per lookup; the first that passes is served.
     candidates: int = Field(default=4, ge=1, le=64)
     #: Entries of every tenant answer every tenant on this route (same partition only).

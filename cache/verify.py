@@ -42,7 +42,7 @@ from tokenyard.cache.tense import tense_conflict
 from tokenyard.cache.scope import comparison_partner, flag_difference, person_change, quantifier_conflict
 
 #: Words only one side has, at most, for a pass.
-MAX_EXTRA_WORDS = 2
+MAX_EXTRA_WORDS = 3
 
 _ANTONYM_PAIRS = tuple({(canonical(a), canonical(b)) for a, b in ANTONYMS if canonical(a) != canonical(b)})
 _TASK_VERBS_C = frozenset(canonical(w) for w in TASK_VERBS)
