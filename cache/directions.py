@@ -26,6 +26,10 @@ def directions(
             head = _head_before_of(tokens, i, source, content)
             if head and head != target:
                 found.add((head, target))
+            # "kilometers per hour to minutes per mile": the unit before "per" is an end too.
+            rate = _before_per(tokens, i, source, content)
+            if rate and rate != target:
+                found.add((rate, target))
         # "a Word document to a PDF": the names on either side are the ends too.
         source = next((t for t in before if t in content and t in names), None)
         target = next((t for t in after if t in content and t in names), None)
@@ -50,5 +54,13 @@ def _head_before_of(tokens: tuple[str, ...], direction_at: int, source: str, con
     """The content word before "of" when ``source`` closes an "X of Y" phrase right before the direction word."""
     at = max(j for j in range(direction_at) if tokens[j] == source)
     if at < 2 or tokens[at - 1] != "of":
+        return None
+    return next((t for t in reversed(tokens[max(0, at - 4) : at - 1]) if t in content), None)
+
+
+def _before_per(tokens: tuple[str, ...], direction_at: int, source: str, content: Collection[str]) -> str | None:
+    """The content word before "per" when ``source`` is the "per" unit right before the direction word."""
+    at = max(j for j in range(direction_at) if tokens[j] == source)
+    if at < 2 or tokens[at - 1] != "per":
         return None
     return next((t for t in reversed(tokens[max(0, at - 4) : at - 1]) if t in content), None)

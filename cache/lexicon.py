@@ -132,7 +132,7 @@ SYNONYM_GROUPS = (
     # Clipped forms people type for the whole word.
     ("environment", "env"), ("variable", "var"), ("document", "doc"), ("repository", "repo"),
     ("temperature", "temp"), ("biography", "bio"), ("signin", "login"), ("signout", "logout"),
-    ("specific", "particular"), ("good", "great"),
+    ("specific", "particular"), ("good", "great"), ("thaw", "defrost"),
     ("configuration", "config"), ("directory", "dir"), ("information", "info"), ("kubernetes", "k8s"),
 )
 
@@ -266,7 +266,7 @@ TASK_VERBS = frozenset(
     """
     summarize summarise optimize optimise refactor debug proofread paraphrase rewrite
     classify extract analyze analyse critique simplify shorten expand tokenize minify
-    remove undo uninstall disable cancel unsubscribe deactivate
+    remove undo uninstall disable cancel unsubscribe deactivate thaw
     """.split()
 )
 # Operations a request asks to be done, in classes of the same operation. Each side asking

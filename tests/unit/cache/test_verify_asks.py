@@ -158,3 +158,8 @@ def test_a_particle_that_turns_the_verb_around(a, b, reason):
 def test_the_same_particle_verb_in_other_words():
     passes_both_ways("I can't log in to my account, what should I do?", "I cannot log into my account. What should I do?")
     passes_both_ways("How do I turn on Do Not Disturb on an iPhone?", "How do I switch on Do Not Disturb on an iPhone?")
+
+
+def test_thawing_what_the_other_side_freezes():
+    fails_both_ways("How do I freeze a loaf of bread?", "How do I thaw a frozen loaf of bread?", "unmatched_name")
+    passes_both_ways("How do I thaw chicken quickly?", "How do I defrost chicken quickly?")

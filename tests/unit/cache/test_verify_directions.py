@@ -21,3 +21,8 @@ def test_swapped_ends(a, b):
 def test_the_same_ends_in_other_words():
     never_for_reason("How do I convert a list of characters to a string?", "How do I turn a list of chars into a string?", "direction")
     never_for_reason("Sort them from most to least expensive.", "Sort them from most to least costly.", "direction")
+
+
+def test_rates_swapped_around_to():
+    fails_both_ways("How do I convert kilometers per hour to minutes per mile?",
+                    "How do I convert minutes per mile to kilometers per hour?", "direction")
