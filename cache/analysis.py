@@ -43,6 +43,8 @@ _ROMAN_AFTER_NAME = re.compile(
     r"(?<=[A-Z][a-z]{2} )(?<!\b(?:Can|Did|May|Was|Had|Has|How|Why|Who|Are|And|But|Now|Let) )(VII|VI|IV|V|III|II|I)\b"
 )
 _CAPITALISED = re.compile(r"[A-Za-z][\w+#-]*")
+# Date and time format strings: "YYYY-MM-DD", "MM/DD/YYYY", "HH:MM:SS", "dd.mm.yyyy".
+_FORMAT_STRING = re.compile(r"(?<![\w/])((?:[YMDHhmsy]{1,4}[-/.:]){1,5}[YMDHhmsy]{1,4})(?![\w/])")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,5}\b")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._][a-z0-9]+)*|%")
 # "List the planets" asks what "What are the planets" asks; only at the very start,
@@ -79,6 +81,7 @@ _PHRASE_PATTERN = re.compile(
 
 _STEM_EXCEPTIONS = {"does": "do", "goes": "go", "has": "has", "was": "was", "this": "this", "news": "news", "wrote": "write", "written": "write", "made": "make", "ran": "run", "spoken": "speak",
     "inventor": "invent", "discoverer": "discover", "creator": "create", "founder": "found",
+    "settings": "settings",  # the noun, not "set" ("factory settings" vs "factory reset")
     # Who did it, as the verb: "the director of Inception" / "who directed Inception".
     "director": "direct", "composer": "compose", "painter": "paint", "singer": "sing", "designer": "design",
     "developer": "develop", "producer": "produce", "publisher": "publish", "winner": "win", "leader": "lead",
@@ -265,6 +268,7 @@ def analyse(text: str) -> Analysis:
         return f" {quotes[-1]} "
 
     text = _QUOTE.sub(_hold_quote, text)
+    text = _FORMAT_STRING.sub(_hold_quote, text)  # "YYYY-MM-DD" is a literal, like a quote
     text = _ROMAN_AFTER_NAME.sub(lambda m: str(ROMAN_NUMERALS[m.group(1).lower()]), text)
     text = _US.sub("USA", text)
     text = _GO_LANGUAGE.sub("Golang", text)

@@ -105,7 +105,7 @@ ANTONYMS = (
     ("upgrade", "downgrade"), ("upper", "lower"), ("uppercase", "lowercase"), ("inside", "outside"),
     ("forward", "backward"), ("encode", "decode"), ("arrive", "depart"), ("arrival", "departure"),
     ("sunrise", "sunset"), ("mean", "median"), ("signin", "signout"), ("login", "logout"),
-    ("turnon", "turnoff"), ("optin", "optout"), ("zoomin", "zoomout"),
+    ("turnon", "turnoff"), ("optin", "optout"), ("zoomin", "zoomout"), ("show", "hide"), ("set", "reset"),
     ("more", "fewer"), ("greater", "less"), ("greater", "fewer"), ("greater", "smaller"),
     ("larger", "smaller"), ("bigger", "smaller"),
 )

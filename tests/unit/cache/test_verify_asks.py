@@ -163,3 +163,13 @@ def test_the_same_particle_verb_in_other_words():
 def test_thawing_what_the_other_side_freezes():
     fails_both_ways("How do I freeze a loaf of bread?", "How do I thaw a frozen loaf of bread?", "unmatched_name")
     passes_both_ways("How do I thaw chicken quickly?", "How do I defrost chicken quickly?")
+
+
+def test_format_strings_and_set_reset():
+    fails_both_ways("How do I format a date as YYYY-MM-DD in JavaScript?",
+                    "How do I format a date as MM/DD/YYYY in JavaScript?", "quoted_text")
+    passes_both_ways("How do I format a date as YYYY-MM-DD in JavaScript?",
+                     "In JavaScript, how can I format a date as YYYY-MM-DD?")
+    fails_both_ways("How do I set a column as the index of a pandas DataFrame?",
+                    "How do I reset the index of a pandas DataFrame back to a column?", "antonym")
+    passes_both_ways("How do I factory reset my iPhone?", "How do I restore my iPhone to factory settings?")
