@@ -257,6 +257,12 @@ async def test_a_noisy_tenant_does_not_take_a_shared_account_from_a_quiet_one(tw
     finished: list[tuple[float, object]] = []
     async with two_workers.client() as client:
         flood = [client.build_request(user(f"flood {i}"), model="fair", tenant="noisy", timeout=40) for i in range(60)]
+        # Account windows are aligned to the clock (floor(now / window_s)): start just after a
+        # window opens, so the flood and the quiet tenant both ask within that first window.
+        # Started late in a window, the next one opened before the quiet tenant asked, the
+        # flood took two windows' quota first, and the quiet tenant's turn came a window later
+        # (~1 run in 6 before this wait).
+        await asyncio.sleep(FAIR_WINDOW_S - time.time() % FAIR_WINDOW_S + 0.1)
         flooding = [asyncio.create_task(_timed(client, r, finished)) for r in flood]
         await asyncio.sleep(0.3)  # the flood is in the log first
         calm = [client.build_request(user(f"calm {i}"), model="fair", tenant=quiet, timeout=40) for i in range(4)]
