@@ -177,8 +177,10 @@ class Gateway:
             with self.tracing.span("tokenyard.lookup"):
                 found = await self.cache.lookup(request, partition)
             if self.metrics is not None:
-                self.metrics.cache.inc(route=self.metrics.route(request.model),
-                                       result=cache_tags(found.result).get("cache", "miss"))
+                route = self.metrics.route(request.model)
+                self.metrics.cache.inc(route=route, result=cache_tags(found.result).get("cache", "miss"))
+                for reason in getattr(found.result, "rejections", ()):
+                    self.metrics.cache_rejections.inc(route=route, reason=reason)
             if isinstance(found.result, Hit):
                 if self.metrics is not None:
                     self.metrics.cache_saved.inc(float(found.result.cost_saved),

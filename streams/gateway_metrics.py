@@ -36,6 +36,12 @@ class GatewayMetrics:
             "tokenyard_cache_lookups_total", "Cache lookups by result (exact, semantic, miss, bypass).",
             ["route", "result"],
         )
+        self.cache_rejections = metrics.counter(
+            "tokenyard_cache_rejections_total",
+            "Nearest neighbours refused by the verifier, by the check that refused them "
+            "(added_words: weighed out by the model).",
+            ["route", "reason"],
+        )
         self.cache_saved = metrics.counter(
             "tokenyard_cache_saved_usd_total", "Provider cost avoided by cache hits, in USD.", ["route"]
         )

@@ -242,6 +242,13 @@ async def test_worker_metrics_count_requests_cache_and_provider_calls(pipeline: 
     async with pipeline.client() as client:
         await client.complete(user("metrics please"), tenant="metered", timeout=30)
         await client.complete(user("metrics please"), tenant="metered", timeout=30)  # exact hit
+        await client.complete(user("Convert 10 USD to EUR."), tenant="metered", timeout=30)
+        for _ in range(40):  # the entry is written after the reply: an exact hit shows it is in
+            await asyncio.sleep(0.1)
+            if (await client.complete(user("Convert 10 USD to EUR."), tenant="metered", timeout=30)).cached:
+                break
+        # its nearest neighbour, refused by the verifier
+        await client.complete(user("Convert 10 EUR to USD."), tenant="metered", timeout=30)
     endpoints = sorted((Path(pipeline.settings.worker.data_dir) / "endpoints").glob("worker-*.json"))
     assert endpoints
     async with httpx.AsyncClient() as http:
@@ -251,4 +258,5 @@ async def test_worker_metrics_count_requests_cache_and_provider_calls(pipeline: 
     assert 'tokenyard_requests_total{stage="lookup",route="default",outcome="ok"}' in text
     assert 'tokenyard_provider_calls_total{target="fake:echo",outcome="ok"}' in text
     assert 'tokenyard_cache_lookups_total{route="default",result="exact"}' in text
+    assert 'tokenyard_cache_rejections_total{route="default",reason="units"}' in text  # 10 EUR is not 10 USD
     assert "tokenyard_consumer_lag" in text
