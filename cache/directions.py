@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+_PHRASE_LINKS = frozenset({"of", "per"})
+
 
 def directions(
     tokens: tuple[str, ...], content: Collection[str], names: Collection[str], direction_words: Collection[str]
@@ -22,14 +24,11 @@ def directions(
         target = next((t for t in after if t in content), None)
         if source and target and source != target:
             found.add((source, target))
-            # "a list of characters to a string": what is converted is the list.
-            head = _head_before_of(tokens, i, source, content)
+            # "a list of characters to a string" converts the list; "kilometers per hour to
+            # minutes per mile" the kilometers: the word before of/per is an end too.
+            head = _phrase_head(tokens, i, source, content)
             if head and head != target:
                 found.add((head, target))
-            # "kilometers per hour to minutes per mile": the unit before "per" is an end too.
-            rate = _before_per(tokens, i, source, content)
-            if rate and rate != target:
-                found.add((rate, target))
         # "a Word document to a PDF": the names on either side are the ends too.
         source = next((t for t in before if t in content and t in names), None)
         target = next((t for t in after if t in content and t in names), None)
@@ -50,17 +49,10 @@ def directions(
     return frozenset(found)
 
 
-def _head_before_of(tokens: tuple[str, ...], direction_at: int, source: str, content: Collection[str]) -> str | None:
-    """The content word before "of" when ``source`` closes an "X of Y" phrase right before the direction word."""
+def _phrase_head(tokens: tuple[str, ...], direction_at: int, source: str, content: Collection[str]) -> str | None:
+    """The content word before "of"/"per" when ``source`` closes an "X of Y" or "X per Y"
+    phrase right before the direction word; None otherwise."""
     at = max(j for j in range(direction_at) if tokens[j] == source)
-    if at < 2 or tokens[at - 1] != "of":
-        return None
-    return next((t for t in reversed(tokens[max(0, at - 4) : at - 1]) if t in content), None)
-
-
-def _before_per(tokens: tuple[str, ...], direction_at: int, source: str, content: Collection[str]) -> str | None:
-    """The content word before "per" when ``source`` is the "per" unit right before the direction word."""
-    at = max(j for j in range(direction_at) if tokens[j] == source)
-    if at < 2 or tokens[at - 1] != "per":
+    if at < 2 or tokens[at - 1] not in _PHRASE_LINKS:
         return None
     return next((t for t in reversed(tokens[max(0, at - 4) : at - 1]) if t in content), None)
