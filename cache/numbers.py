@@ -29,10 +29,10 @@ def merge_number_words(tokens: list[str]) -> list[str]:
             continue
         previous = out[-1] if out and NUMBER.match(out[-1]) else None
         first = NUMBER_WORDS[words[0]]
-        if previous is not None and (first in _MULTIPLIERS or first == 12 and words[0] == "dozen"):
+        if previous is not None and (first in _MULTIPLIERS or words[0] == "dozen"):
             out[-1] = str(int(float(previous) * _value(words)))  # "5 million", "2 dozen"
         elif previous is not None and len(words) == 1 and first < 10 and float(previous) % 10 == 0 and float(previous) >= 20:
-            out[-1] = str(int(float(previous)) + first)  # "20 five" from "twenty-five" split oddly
+            out[-1] = str(int(float(previous)) + first)  # "20 five": tens in digits, the unit in words
         else:
             out.append(str(_value(words)))
     return _with_halves(out)

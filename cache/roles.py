@@ -30,6 +30,7 @@ _ARTICLES = frozenset({"a", "an", "the"})
 
 _DO_SUPPORT = frozenset({"do", "did"})  # canonical forms: "does" is "do"
 _WH_ARGUMENTS = frozenset({"who", "whom", "what", "which"})
+_WH_WITH_NOUN = frozenset({"what", "which"})  # "which team", "what animals"
 
 _Argument = tuple[int, int, tuple[str, ...]]  # first token, one past the last token, content words
 
@@ -131,7 +132,7 @@ def _clause_starts(side: Analysis) -> tuple[int, ...]:
     tokens, content = side.tokens, side.content_set
     if len(tokens) < 3 or tokens[0] not in _WH_ARGUMENTS:
         return ()
-    return (1, 2) if tokens[0] in ("what", "which") and tokens[1] in content else (1,)
+    return (1, 2) if tokens[0] in _WH_WITH_NOUN and tokens[1] in content else (1,)
 
 
 def question_word_role_swap(q: Analysis, c: Analysis) -> str | None:
@@ -157,7 +158,7 @@ def _only_question_noun(side: Analysis, other: Analysis) -> bool:
     extra = Counter(side.content) - Counter(other.content)
     if not extra:
         return True
-    question_noun = side.tokens[1] if len(side.tokens) > 1 and side.tokens[0] in ("what", "which") else None
+    question_noun = side.tokens[1] if len(side.tokens) > 1 and side.tokens[0] in _WH_WITH_NOUN else None
     return set(extra) == {question_noun} and extra[question_noun] == 1
 
 
