@@ -213,8 +213,9 @@ def _acronyms(text: str) -> frozenset[str]:
     return frozenset(w.lower() for w in _ACRONYM.findall(text) if w.endswith("S"))
 
 
-def _names(text: str) -> set[str]:
-    """Capitalised words that do not start a sentence, and words with inner capitals or digits."""
+def _names(text: str, acronyms: frozenset[str]) -> set[str]:
+    """Capitalised words that do not start a sentence, and words with inner capitals or
+    digits; spelt as the tokens are (``acronyms`` unstemmed)."""
     names: set[str] = set()
     sentence_start = True
     for match in _CAPITALISED.finditer(text):
@@ -226,7 +227,7 @@ def _names(text: str) -> set[str]:
         acronym = word.isupper() and len(word) >= 2
         if (word[0].isupper() and not sentence_start) or inner_caps or acronym:
             if lowered not in FILLER and canonical(lowered) not in FILLER_C:
-                names.update(t if acronym and t.endswith("s") else canonical(t) for t in _TOKEN.findall(lowered))
+                names.update(t if t in acronyms else canonical(t) for t in _TOKEN.findall(lowered))
     return names
 
 
@@ -273,7 +274,8 @@ def analyse(text: str) -> Analysis:
     text = _US.sub("USA", text)
     text = _GO_LANGUAGE.sub("Golang", text)
     command_flags = flags(text)
-    names = _names(without_flags(text))
+    acronyms = _acronyms(text)
+    names = _names(without_flags(text), acronyms)
 
     low = without_flags(text).lower()
     for pattern, replacement in _CONTRACTIONS:
@@ -290,7 +292,6 @@ def analyse(text: str) -> Analysis:
     low = _ONE_HYPHEN.sub("1 ", low)  # "a one-word answer" counts; a lone "one" is an article
 
     raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))
-    acronyms = _acronyms(text)
     tokens = tuple(t if _NUMBER.match(t) or t in acronyms else canonical(t) for t in raw)
     content = tuple(t for t in tokens if is_content(t))
     numbers = tuple(t for t in tokens if _NUMBER.match(t))
