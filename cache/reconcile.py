@@ -41,14 +41,14 @@ def _unquoted(quoting: Analysis, plain: Analysis) -> tuple[Analysis, Analysis]:
         start = next((i for i in range(len(tokens) - len(words) + 1) if tokens[i : i + len(words)] == words), None)
         if start is None:
             continue
-        tokens = (*tokens[:start], token, *tokens[start + len(words) :])
-        plain = replace(
-            plain,
-            tokens=tokens,
-            content=tuple(t for t in tokens if is_content(t)),
-            quotes=tuple(sorted((*plain.quotes, token))),
-        )
+        plain = _run_replaced(plain, start, len(words), token, quotes=tuple(sorted((*plain.quotes, token))))
     return quoting, plain
+
+
+def _run_replaced(side: Analysis, start: int, length: int, token: str, **changes: object) -> Analysis:
+    """``side`` with ``length`` tokens from ``start`` read as ``token``, its content words to match."""
+    tokens = (*side.tokens[:start], token, *side.tokens[start + length :])
+    return replace(side, tokens=tokens, content=tuple(t for t in tokens if is_content(t)), **changes)
 
 
 def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysis]:
@@ -67,10 +67,7 @@ def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysi
             spelt = all(letter in initials(w) for w, letter in zip(run, word, strict=True))
             one_sided = sum(w in only_long for w in run)
             if spelt and one_sided >= 2 and all(w in only_long or not is_content(w) for w in run):
-                tokens = (*tokens[:start], word, *tokens[start + len(word) :])
-                long = replace(
-                    long, tokens=tokens, content=tuple(t for t in tokens if is_content(t)), names=long.names | {word}
-                )
+                long = _run_replaced(long, start, len(word), word, names=long.names | {word})
                 break
     return short, long
 
