@@ -57,8 +57,7 @@ def settle(hit: Hit, reduced: np.ndarray | None) -> Hit | Miss:
     weighing = hit.weighing
     if weighing is None:
         return hit
-    if reduced is None:  # the model declined: refuse rather than serve unweighed
-        return Miss("rejected", 1, hit.similarity, (REASON,))
-    if gain(reduced, weighing) >= weighing.limit:
+    # reduced is None when the model declined: refuse rather than serve unweighed
+    if reduced is None or gain(reduced, weighing) >= weighing.limit:
         return Miss("rejected", 1, hit.similarity, (REASON,))
     return Hit(hit.entry, hit.similarity, hit.kind)
