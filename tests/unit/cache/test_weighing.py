@@ -12,6 +12,7 @@ from tokenyard.cache.results import Hit, Miss
 from tokenyard.cache.shard import CacheShard
 from tokenyard.cache.storing import question_text
 from tokenyard.cache.weighing import REASON, Weighing, gain, settle, without_words
+from tokenyard.errors import ConfigError
 
 from .conftest import entry_for, make_request
 from .weighed_pair import ASKED, ASKED_WITHOUT_ADDED, NOW, STORED, unit
@@ -89,3 +90,9 @@ def test_settle_leaves_a_hit_without_weighing_alone(config):
     entry = entry_for(make_request(STORED), config, unit(1, 0, 0), NOW)
     hit = Hit(entry, 0.9, "semantic")
     assert settle(hit, None) is hit
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 3.0, "heavy"])
+def test_a_bad_weighing_limit_is_refused_by_name(bad):
+    with pytest.raises(ConfigError, match="added_words_max_gain"):
+        CacheConfig.from_mapping({"routes": {"chat": {"added_words_max_gain": bad}}})
