@@ -43,6 +43,8 @@ from tokenyard.streams.settings import Settings
 from tokenyard.streams.broker import ensure_topics
 from tokenyard.streams.topics import TopicNames, declare
 
+log = logging.getLogger(__name__)
+
 
 def build_gateway_app(settings: Settings, environ: Mapping[str, str]) -> TokenyardApp:
     app = create_app(settings, app_id=settings.worker.group_id)
@@ -197,6 +199,7 @@ def build_sink_app(settings: Settings) -> TokenyardApp:
     from tokenyard.agents import usage_sink
     from tokenyard.analytics.client import open_client
     from tokenyard.analytics.migrate import migrate
+    from tokenyard.analytics.rollup_repair import repair_recent_hours
     from tokenyard.analytics.sink import RetryPolicy, UsageWriter
 
     app = create_app(settings, app_id=settings.sink.group_id, web_port=settings.sink.web_port,
@@ -204,6 +207,10 @@ def build_sink_app(settings: Settings) -> TokenyardApp:
     topics = declare(app, settings.kafka)
     client = open_client(settings.clickhouse.dsn, settings.clickhouse.database)
     migrate(client)
+    # A sink killed mid-insert can leave fact rows its hourly rollup never counted.
+    repaired_from = repair_recent_hours(client)
+    if repaired_from is not None:
+        log.info("usage_hourly rebuilt from usage_events since %s", repaired_from.isoformat())
     # chDB is not thread-safe across concurrent calls and has no async client:
     # every ClickHouse call of this process goes through this one thread.
     clickhouse_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
