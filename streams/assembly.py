@@ -207,10 +207,10 @@ def build_sink_app(settings: Settings) -> TokenyardApp:
     topics = declare(app, settings.kafka)
     client = open_client(settings.clickhouse.dsn, settings.clickhouse.database)
     migrate(client)
-    # A sink killed mid-insert can leave fact rows its hourly rollup never counted.
+    # A sink killed mid-insert can leave fact rows its rollups never counted.
     repaired_from = repair_recent_hours(client)
     if repaired_from is not None:
-        log.info("usage_hourly rebuilt from usage_events since %s", repaired_from.isoformat())
+        log.info("rollups rebuilt from usage_events since %s", repaired_from.isoformat())
     # chDB is not thread-safe across concurrent calls and has no async client:
     # every ClickHouse call of this process goes through this one thread.
     clickhouse_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
