@@ -185,6 +185,8 @@ class Analysis:
     languages: frozenset[str]
     flags: frozenset[str] = frozenset()  # command-line flags, kept out of the tokens
     code: tuple[str, ...] = ()  # backtick spans, spacing normalised, sorted
+    #: Function words written in capitals ("the HAVING clause"), kept as content words.
+    keywords: frozenset[str] = frozenset()
     #: Each quote's token and its words as tokens, so a side that writes the same words
     #: unquoted ("What does 'carpe diem' mean?" / "the phrase carpe diem") can be met.
     quote_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -199,6 +201,11 @@ def is_content(token: str) -> bool:
     return token not in FILLER_C and token not in NEGATIONS_C and token not in DIRECTION_C
 
 
+def content_words(tokens: tuple[str, ...], keywords: frozenset[str]) -> tuple[str, ...]:
+    """The tokens that carry the question: content words, and function words used as keywords."""
+    return tuple(t for t in tokens if is_content(t) or t in keywords)
+
+
 def _quote_token(quoted: str) -> str:
     normal = " ".join(quoted.lower().split())
     return "q" + hashlib.blake2b(normal.encode(), digest_size=4).hexdigest()
@@ -211,6 +218,16 @@ def _acronyms(text: str) -> frozenset[str]:
     if not any(c.islower() for c in text):
         return frozenset()
     return frozenset(w.lower() for w in _ACRONYM.findall(text) if w.endswith("S"))
+
+
+def _capitalised_function_words(text: str) -> frozenset[str]:
+    """Function words written in capitals inside a mixed-case text ("the HAVING clause",
+    "AND vs OR", "the IT department"): keywords and names, so they carry the question.
+    Negations and direction words keep their own checks."""
+    if not any(c.islower() for c in text):
+        return frozenset()
+    words = (canonical(w.lower()) for w in _ACRONYM.findall(text))
+    return frozenset(w for w in words if w in FILLER_C and w not in NEGATIONS_C and w not in DIRECTION_C)
 
 
 def _names(text: str, acronyms: frozenset[str]) -> set[str]:
@@ -293,7 +310,8 @@ def analyse(text: str) -> Analysis:
 
     raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))
     tokens = tuple(t if _NUMBER.match(t) or t in acronyms else canonical(t) for t in raw)
-    content = tuple(t for t in tokens if is_content(t))
+    keywords = _capitalised_function_words(text)
+    content = content_words(tokens, keywords)
     numbers = tuple(t for t in tokens if _NUMBER.match(t))
 
     units = UNITS_C | CURRENCIES_C | TIME_UNITS_C
@@ -322,4 +340,5 @@ def analyse(text: str) -> Analysis:
         languages=frozenset(t for t in tokens if t in LANGUAGES_C),
         flags=command_flags,
         code=code,
+        keywords=keywords,
     )

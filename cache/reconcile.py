@@ -1,6 +1,7 @@
 """Before comparing words, meet two spellings of the same word halfway.
 
-Four kinds, all cheap and rarely a different word: words one side quotes and the
+Five kinds, all cheap and rarely a different word: a keyword one side writes in
+capitals and the other in lower case ("WHERE and HAVING" / "where and having"), words one side quotes and the
 other writes bare ("What does 'carpe diem' mean?" / "the phrase carpe diem"), an
 acronym on one side spelt out on the other ("GDP" / "gross domestic product"), two
 adjacent letters swapped
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tokenyard.cache.analysis import Analysis, initials, is_content
+from tokenyard.cache.analysis import Analysis, content_words, initials, is_content
 from tokenyard.cache.spelling import known_stems, misspelling_of
 
 #: Shortest word a swap of two letters is accepted in ("form"/"from" is too short).
@@ -22,6 +23,7 @@ MIN_SWAP_LENGTH = 5
 
 def reconcile(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
     """``q`` and ``c`` with one side's spelling replaced by the other's where they match."""
+    q, c = _keywords_shared(q, c)
     q, c = _unquoted(q, c)
     c, q = _unquoted(c, q)
     q, c = _expand_acronyms(q, c)
@@ -30,6 +32,17 @@ def reconcile(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
     q, c = _misspelt(q, c)
     c, q = _misspelt(c, q)
     return q, c
+
+
+def _keywords_shared(q: Analysis, c: Analysis) -> tuple[Analysis, Analysis]:
+    """Both sides with the function words either writes in capitals counted as content."""
+    if q.keywords == c.keywords:
+        return q, c
+    keywords = q.keywords | c.keywords
+    return (
+        replace(q, keywords=keywords, content=content_words(q.tokens, keywords)),
+        replace(c, keywords=keywords, content=content_words(c.tokens, keywords)),
+    )
 
 
 def _unquoted(quoting: Analysis, plain: Analysis) -> tuple[Analysis, Analysis]:
@@ -48,7 +61,7 @@ def _unquoted(quoting: Analysis, plain: Analysis) -> tuple[Analysis, Analysis]:
 def _run_replaced(side: Analysis, start: int, length: int, token: str, **changes: object) -> Analysis:
     """``side`` with ``length`` tokens from ``start`` read as ``token``, its content words to match."""
     tokens = (*side.tokens[:start], token, *side.tokens[start + length :])
-    return replace(side, tokens=tokens, content=tuple(t for t in tokens if is_content(t)), **changes)
+    return replace(side, tokens=tokens, content=content_words(tokens, side.keywords), **changes)
 
 
 def _expand_acronyms(short: Analysis, long: Analysis) -> tuple[Analysis, Analysis]:

@@ -44,3 +44,17 @@ def test_an_acronym_ending_in_s_is_no_plural():
     fails_both_ways("What port does HTTP use by default?", "What port does HTTPS use by default?", "unmatched_name")
     passes_both_ways("What is the difference between TRUNCATE and DELETE in SQL?",
                      "whats the diff between truncate and delete in sql")
+
+
+def test_a_function_word_in_capitals_is_a_keyword():
+    fails_both_ways("What does the HAVING clause do in SQL?", "What does the WHERE clause do in SQL?", "substitution")
+    fails_both_ways("How does the IF function work in Excel?", "How does the OR function work in Excel?", "substitution")
+    passes_both_ways("What is the difference between WHERE and HAVING in SQL?",
+                     "whats the diff between where and having in sql")
+    passes_both_ways("What is the difference between WHERE and HAVING in SQL?",
+                     "What distinguishes HAVING from WHERE in SQL?")
+
+
+def test_capitals_say_nothing_in_a_text_written_all_in_capitals():
+    assert "what" not in analyse("WHAT IS THE CAPITAL OF FRANCE?").content
+    assert "not" not in analyse("Why is my code NOT working?").content  # negations keep their own check
