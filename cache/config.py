@@ -36,6 +36,12 @@ class RouteCacheConfig(BaseModel):
     #: dropping those words brings that side less than this much closer (cosine) to the
     #: other; the embedding model weighs them (cache/weighing.py). None: not weighed.
     added_words_max_gain: float | None = Field(default=0.06, gt=0.0, le=2.0)
+    #: Strict mode: a candidate the word checks refused softly (a swapped word, a one-sided
+    #: qualifier, an unmatched name) is served if the judge, a classifier on the pair's
+    #: vectors, scores it above ``judge_limit`` (cache/judge.py). Typed checks stay vetoes.
+    judge: bool = True
+    #: The judge's log-odds limit; None: the limit it was trained with. Higher serves fewer.
+    judge_limit: float | None = Field(default=None, ge=-20.0, le=20.0)
     #: Nearest neighbours verified per lookup; the first that passes is served.
     candidates: int = Field(default=4, ge=1, le=64)
     #: Entries of every tenant answer every tenant on this route (same partition only).

@@ -20,6 +20,8 @@ class Hit:
     #: Set when the hit may only be served after its added words are weighed
     #: (:func:`tokenyard.cache.weighing.settle`).
     weighing: Weighing | None = None
+    #: The word checks refused it and the judge (cache/judge.py) reopened it.
+    judged: bool = False
 
     @property
     def cost_saved(self) -> Decimal:
@@ -47,6 +49,7 @@ class CacheStats:
     lookups: int = 0
     exact_hits: int = 0
     semantic_hits: int = 0
+    judged_hits: int = 0  # semantic hits the judge reopened (counted in semantic_hits too)
     misses: int = 0
     bypassed: int = 0
     rejected_candidates: int = 0
@@ -67,6 +70,7 @@ class CacheStats:
             "lookups": self.lookups,
             "exact_hits": self.exact_hits,
             "semantic_hits": self.semantic_hits,
+            "judged_hits": self.judged_hits,
             "misses": self.misses,
             "bypassed": self.bypassed,
             "hit_rate": round(self.hit_rate, 4),

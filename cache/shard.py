@@ -21,9 +21,11 @@ from collections.abc import Iterable
 import numpy as np
 
 from tokenyard.cache.analysis import analyse
-from tokenyard.cache.config import CacheConfig
+from tokenyard.cache.config import CacheConfig, RouteCacheConfig
 from tokenyard.cache.entry import CacheEntry, CacheInvalidation, CacheRecord, CacheTombstone
 from tokenyard.cache.index import HnswParams, VectorIndex
+from tokenyard.cache.judge import DIMENSION as JUDGE_DIMENSION
+from tokenyard.cache.judge import Judge, shipped_judge
 from tokenyard.cache.keys import CacheKeys, cache_policy, fits_max_tokens, request_keys
 from tokenyard.cache.results import CacheStats, Hit, Miss
 from tokenyard.cache.verify import Verdict, verify
@@ -36,9 +38,11 @@ log = logging.getLogger(__name__)
 class CacheShard:
     """The cache of one partition. Build it by :meth:`apply`-ing the topic in order."""
 
-    def __init__(self, config: CacheConfig, dimension: int = 384):
+    def __init__(self, config: CacheConfig, dimension: int = 384, judge: Judge | None = None):
         self.config = config
         self.dimension = dimension
+        # The shipped judge reads MiniLM vectors; a shard of another dimension has none.
+        self._judge = judge if judge is not None else (shipped_judge() if dimension == JUDGE_DIMENSION else None)
         self.stats = CacheStats()
         self._lock = threading.RLock()
         self._entries: dict[str, CacheEntry] = {}  # entry_id -> entry, in arrival order
@@ -253,6 +257,7 @@ class CacheShard:
                 self.stats.exact_hits += 1
             else:
                 self.stats.semantic_hits += 1
+                self.stats.judged_hits += result.judged
             self.stats.cost_saved_usd += result.cost_saved
         elif result.reason != "no_embedding":  # the caller comes back with one
             self.stats.misses += 1
@@ -288,6 +293,8 @@ class CacheShard:
                 question = question or analyse(keys.prompt)
                 verdict = verify(question, entry.prompt, max_extra_words=route.max_extra_words)
                 if not verdict.ok:
+                    if self._judged(route, verdict.reason, embedding, entry, label):
+                        return Hit(entry, min(similarity, 1.0), "semantic", judged=True)
                     rejections.append(verdict.reason)
                     continue
                 if verdict.added and route.added_words_max_gain is not None:
@@ -298,6 +305,12 @@ class CacheShard:
         if rejections:
             return Miss("rejected", len(rejections), best, tuple(rejections))
         return Miss("below_threshold", 0, best)
+
+    def _judged(self, route: RouteCacheConfig, reason: str, embedding: np.ndarray, entry: CacheEntry, label: int) -> bool:
+        if not route.judge or self._judge is None:
+            return False
+        stored = self._scopes[entry.scope_id].vector(label)
+        return self._judge.admits(stored, np.asarray(embedding, dtype=np.float32), reason, route.judge_limit)
 
     def _weighing(
         self, verdict: Verdict, question: str, entry: CacheEntry, label: int, embedding: np.ndarray,
