@@ -54,6 +54,9 @@ _LEADING_REQUEST_VERB = re.compile(r"^\s*(?:list|name|show|give me|tell me)\b")
 _FREE_OF = re.compile(r"\b([a-z]+)-free\b")
 # "get a stain out of a carpet", "get old caulk off a tub": removing, said with "get".
 _GET_OUT = re.compile(r"\bget ((?:[a-z'-]+ ){1,4}?)(?:out|off)\b")
+# "Thanks!" before or after a request is politeness (a filler); "say thank you in
+# Japanese", "a thank-you note" ask about the thanks, between other words.
+_THANKS_ASKED = re.compile(r"(?<=[a-z] )(?:thank you|thank-you|thanks|thanking)(?= [a-z])|\bthanking\b")
 _ONE_HYPHEN = re.compile(r"\bone-(?=[a-z])")
 # "US" in capitals is the country; lower-cased it would be the pronoun.
 _US = re.compile(r"\bUS\b(?!\s+[Dd]ollars?)")
@@ -306,6 +309,7 @@ def analyse(text: str) -> Analysis:
     low = re.sub(r"(\d),(\d{3})\b", r"\1\2", low)
     low = _FREE_OF.sub(r"without \1", low)
     low = _GET_OUT.sub(r"remove \1", low)
+    low = _THANKS_ASKED.sub("gratitude", low)
     low = _ONE_HYPHEN.sub("1 ", low)  # "a one-word answer" counts; a lone "one" is an article
 
     raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))

@@ -48,6 +48,8 @@ _ANTONYM_PAIRS = tuple({(canonical(a), canonical(b)) for a, b in ANTONYMS if can
 _TASK_VERBS_C = frozenset(canonical(w) for w in TASK_VERBS)
 _SYMMETRIC_C = frozenset(canonical(w) for w in SYMMETRIC_CONNECTORS)
 _FUNCTION_WORDS = FILLER_C | NEGATIONS_C
+_NEGATING_PREFIXES = ("un", "dis")
+_OPPOSITE_PARTICLES = {"in": "out", "out": "in", "on": "off", "off": "on", "up": "down", "down": "up"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,27 @@ def _antonyms(q: Analysis, c: Analysis) -> Verdict:
         for x, y in ((a, b), (b, a)):
             if x in qs and y in cs and y not in qs and x not in cs:
                 return Verdict(False, "antonym", f"{x} vs {y}")
+    # "move in" / "move out", "turn the volume up" / "down" said as "turn up" / "turn down".
+    q_particles, c_particles = _particle_verbs(q.tokens), _particle_verbs(c.tokens)
+    for verb, particle in q_particles:
+        turned = (verb, _OPPOSITE_PARTICLES[particle])
+        if turned in c_particles and (verb, particle) not in c_particles and turned not in q_particles:
+            return Verdict(False, "antonym", f"{verb} {particle} vs {verb} {turned[1]}")
+    # "protect" / "unprotect", "connect" / "disconnect": a negating prefix turns the word.
+    for x, y in ((qs - cs, cs - qs), (cs - qs, qs - cs)):
+        for word in x:
+            for prefix in _NEGATING_PREFIXES:
+                if word.startswith(prefix) and len(word) - len(prefix) >= 4 and word[len(prefix):] in y:
+                    return Verdict(False, "antonym", f"{word} vs {word[len(prefix):]}")
     return PASS
+
+
+def _particle_verbs(tokens: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(verb, particle) for a content word followed by in/out, on/off or up/down."""
+    return {
+        (word, after) for word, after in zip(tokens, tokens[1:])
+        if after in _OPPOSITE_PARTICLES and word not in _FUNCTION_WORDS
+    }
 
 
 def _direction(q: Analysis, c: Analysis) -> Verdict:

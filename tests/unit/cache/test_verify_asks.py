@@ -173,3 +173,34 @@ def test_format_strings_and_set_reset():
     fails_both_ways("How do I set a column as the index of a pandas DataFrame?",
                     "How do I reset the index of a pandas DataFrame back to a column?", "antonym")
     passes_both_ways("How do I factory reset my iPhone?", "How do I restore my iPhone to factory settings?")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How do I protect the workbook structure in Excel?", "How do I unprotect the workbook structure in Excel?"),
+        ("How do I connect my AirPods to a Mac?", "How do I disconnect my AirPods from a Mac?"),
+    ],
+)
+def test_a_negating_prefix_turns_the_word(a, b):
+    fails_both_ways(a, b, "antonym")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How do I ask my girlfriend to move in with me?", "How do I ask my girlfriend to move out?"),
+        ("How do I check in for my flight online?", "How do I check out of my hotel online?"),
+        ("How do I turn the volume up on my TV?", "How do I turn the volume down on my TV?"),
+    ],
+)
+def test_the_same_verb_with_the_opposite_particle_is_another_question(a, b):
+    fails_both_ways(a, b, "antonym")
+
+
+def test_thanks_asked_about_is_content_but_thanks_as_politeness_is_not():
+    fails_both_ways("How do you politely say thank you in Japanese?", "How do you politely say sorry in Japanese?",
+                    "substitution")
+    passes_both_ways("How do I say thanks in Japanese?", "How do you say thank you in Japanese?")
+    passes_both_ways("Write a thank-you note to my teacher.", "Compose a note thanking my teacher.")
+    passes_both_ways("Thanks! How do I reverse a list in Python?", "How do I reverse a list in Python? Thank you")
