@@ -181,6 +181,8 @@ class Gateway:
                 self.metrics.cache.inc(route=route, result=cache_tags(found.result).get("cache", "miss"))
                 for reason in getattr(found.result, "rejections", ()):
                     self.metrics.cache_rejections.inc(route=route, reason=reason)
+                if getattr(found.result, "judged", False):
+                    self.metrics.cache_judged.inc(route=route)
             if isinstance(found.result, Hit):
                 if self.metrics is not None:
                     self.metrics.cache_saved.inc(float(found.result.cost_saved),

@@ -42,6 +42,10 @@ class GatewayMetrics:
             "(added_words: weighed out by the model).",
             ["route", "reason"],
         )
+        self.cache_judged = metrics.counter(
+            "tokenyard_cache_judged_hits_total",
+            "Semantic hits the word checks refused and the judge (cache/judge.py) reopened.", ["route"]
+        )
         self.cache_saved = metrics.counter(
             "tokenyard_cache_saved_usd_total", "Provider cost avoided by cache hits, in USD.", ["route"]
         )
