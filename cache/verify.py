@@ -224,6 +224,10 @@ _CHECKS = (
 def _content(q: Analysis, c: Analysis, max_extra_words: int) -> Verdict:
     q_only = q.content_set - c.content_set
     c_only = c.content_set - q.content_set
+    identifiers = sorted(w for w in q_only | c_only if any(ch.isdigit() for ch in w))
+    if identifiers:
+        # "n9" / "n89", "A1234" / "A1243": codes, not words; a typed refusal the judge never reopens.
+        return Verdict(False, "identifier", ", ".join(identifiers))
     shared = q.content_set & c.content_set
     q_counts, c_counts = Counter(q.content), Counter(c.content)
     q_more = {w for w in shared if q_counts[w] > c_counts[w]}

@@ -113,3 +113,14 @@ def test_the_shipped_judge_on_real_vectors(stored, asked, served):
     assert isinstance(result, Hit) is served
     if not served:
         assert isinstance(result, Miss) and result.rejections == ("substitution",)
+
+
+@pytest.mark.parametrize(("stored", "asked"), [("n9", "n89"), ("Tell me about order A1234", "Tell me about order A1243")])
+def test_codes_with_digits_are_a_typed_refusal_the_judge_never_sees(stored, asked):
+    # the shipped judge once scored "n9" / "n89" above its limit: the e2e restart test got n9's answer for n89
+    from tokenyard.cache.verify import verify
+
+    assert verify(asked, stored).reason == "identifier"
+    shard = shard_with(stored, cosine_judge(above=-1.0))  # admits anything it is shown
+    result = shard.lookup(make_request(asked, request_id="r2"), unit(1, 0.1, 0), NOW)
+    assert isinstance(result, Miss) and result.rejections == ("identifier",)
