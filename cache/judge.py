@@ -11,7 +11,7 @@ The judge is gradient-boosted trees over the pair's MiniLM vectors (their produc
 absolute difference, the cosine) and which soft check refused it, trained on the
 labelled pair sets by ``benchmarks/cache/train_judge.py``. It only ever reopens those
 three refusals: typed checks (numbers, negation, direction, antonyms, roles, code,
-quotes, ...) stay vetoes. Inference is plain numpy, about 0.2 ms a pair.
+quotes, ...) stay vetoes. Inference is plain numpy, about 0.3 ms a pair.
 """
 
 from __future__ import annotations

@@ -306,7 +306,9 @@ class CacheShard:
             return Miss("rejected", len(rejections), best, tuple(rejections))
         return Miss("below_threshold", 0, best)
 
-    def _judged(self, route: RouteCacheConfig, reason: str, embedding: np.ndarray, entry: CacheEntry, label: int) -> bool:
+    def _judged(
+        self, route: RouteCacheConfig, reason: str, embedding: np.ndarray, entry: CacheEntry, label: int
+    ) -> bool:
         if not route.judge or self._judge is None:
             return False
         stored = self._scopes[entry.scope_id].vector(label)

@@ -134,7 +134,7 @@ def bench_size(corpus: Corpus, embedder: MiniLMEmbedder, size: int, efs: list[in
               for ef in sorted({*efs, config.hnsw_ef})}
     index.set_ef(config.hnsw_ef)  # the lookups below run with the configured ef
 
-    embed_s, lookup_s, hits, weighed = [], [], 0, 0
+    embed_s, lookup_s, hits, weighed, judged = [], [], 0, 0, 0
     for i, text in enumerate(corpus.queries):
         request = _request(f"query-{i}", text)
         t0 = time.perf_counter()
@@ -148,6 +148,7 @@ def bench_size(corpus: Corpus, embedder: MiniLMEmbedder, size: int, efs: list[in
         embed_s.append(t1 - t0)
         lookup_s.append(t2 - t1)
         hits += isinstance(result, Hit)
+        judged += isinstance(result, Hit) and result.judged
         progress(f"lookup {size:,}", i + 1, len(corpus.queries))
     exact_s = []
     for k, text in enumerate(corpus.stored):
@@ -169,6 +170,7 @@ def bench_size(corpus: Corpus, embedder: MiniLMEmbedder, size: int, efs: list[in
         "lookup_total": _pct([a + b for a, b in zip(embed_s, lookup_s, strict=True)]),
         "lookup_hits": hits,
         "lookups_weighed": weighed,  # hits whose added words cost a second embedding
+        "lookup_hits_judged": judged,  # hits the judge reopened after the word checks refused them
         "lookups": len(corpus.queries),
         "exact_hit": _pct(exact_s),
         "rebuild_s_per_100k": round(rebuild_s * 100_000 / size, 2),

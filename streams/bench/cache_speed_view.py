@@ -52,6 +52,7 @@ def print_table(result: dict[str, Any]) -> None:
          lambda r: f"{r['lookup_without_embedding']['p50_ms']:.3f} / {r['lookup_without_embedding']['p99_ms']:.3f}"),
         ("whole lookup p50 / p99 ms", lambda r: f"{r['lookup_total']['p50_ms']:.2f} / {r['lookup_total']['p99_ms']:.2f}"),
         ("semantic hits / lookups", lambda r: f"{r['lookup_hits']} / {r['lookups']}"),
+        ("  of them reopened by the judge", lambda r: f"{r.get('lookup_hits_judged', 0)}"),
         ("exact hit p50 / p99 ms", lambda r: f"{r['exact_hit']['p50_ms']:.3f} / {r['exact_hit']['p99_ms']:.3f}"),
         ("insert per s (apply, 1 thread)", lambda r: f"{r['insert_per_s']:,}"),
         ("memory per 1M entries", lambda r: f"{r['rss_bytes_per_entry'] * 1e6 / 2**30:.2f} GiB"),
