@@ -214,22 +214,26 @@ def _quote_token(quoted: str) -> str:
     return "q" + hashlib.blake2b(normal.encode(), digest_size=4).hexdigest()
 
 
-def _acronyms(text: str) -> frozenset[str]:
-    """Words written in capitals that end in "s" ("HTTPS", "DNS"), lower-cased: their "s" is
-    no plural ("HTTPS" is not "HTTP"s), so they are not stemmed. None in a text written all in
-    capitals, where capitals say nothing; "DELETE" and "JOIN" are stemmed as words."""
+def _in_capitals(text: str) -> list[str]:
+    """Words written in capitals; none in a text written all in capitals, where capitals
+    say nothing."""
     if not any(c.islower() for c in text):
-        return frozenset()
-    return frozenset(w.lower() for w in _ACRONYM.findall(text) if w.endswith("S"))
+        return []
+    return _ACRONYM.findall(text)
 
 
-def _capitalised_function_words(text: str) -> frozenset[str]:
-    """Function words written in capitals inside a mixed-case text ("the HAVING clause",
-    "AND vs OR", "the IT department"): keywords and names, so they carry the question.
-    Negations and direction words keep their own checks."""
-    if not any(c.islower() for c in text):
-        return frozenset()
-    words = (canonical(w.lower()) for w in _ACRONYM.findall(text))
+def _acronyms(capitals: list[str]) -> frozenset[str]:
+    """Capitalised words that end in "s" ("HTTPS", "DNS"), lower-cased: their "s" is no
+    plural ("HTTPS" is not "HTTP"s), so they are not stemmed ("DELETE" and "JOIN" are
+    stemmed as words when a whole text is in capitals, see :func:`_in_capitals`)."""
+    return frozenset(w.lower() for w in capitals if w.endswith("S"))
+
+
+def _capitalised_function_words(capitals: list[str]) -> frozenset[str]:
+    """Function words among the capitalised words ("the HAVING clause", "AND vs OR", "the
+    IT department"): keywords and names, so they carry the question. Negations and
+    direction words keep their own checks."""
+    words = (canonical(w.lower()) for w in capitals)
     return frozenset(w for w in words if w in FILLER_C and w not in NEGATIONS_C and w not in DIRECTION_C)
 
 
@@ -294,7 +298,8 @@ def analyse(text: str) -> Analysis:
     text = _US.sub("USA", text)
     text = _GO_LANGUAGE.sub("Golang", text)
     command_flags = flags(text)
-    acronyms = _acronyms(text)
+    capitals = _in_capitals(text)
+    acronyms = _acronyms(capitals)
     names = _names(without_flags(text), acronyms)
 
     low = without_flags(text).lower()
@@ -314,7 +319,7 @@ def analyse(text: str) -> Analysis:
 
     raw = ordinals_as_numbers(merge_number_words(_TOKEN.findall(low)))
     tokens = tuple(t if _NUMBER.match(t) or t in acronyms else canonical(t) for t in raw)
-    keywords = _capitalised_function_words(text)
+    keywords = _capitalised_function_words(capitals)
     content = content_words(tokens, keywords)
     numbers = tuple(t for t in tokens if _NUMBER.match(t))
 
