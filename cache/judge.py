@@ -28,8 +28,6 @@ from tokenyard.errors import ConfigError
 #: The refusals the judge may reopen, in the order of their one-hot features.
 JUDGED_REASONS = ("qualifier", "substitution", "unmatched_name")
 MODEL_FILE = "judge_minilm.npz"
-#: The vectors it was trained on: all-MiniLM-L6-v2's.
-DIMENSION = 384
 
 
 def features(u: np.ndarray, v: np.ndarray, reason: str) -> np.ndarray:
@@ -52,7 +50,7 @@ class Judge:
     baseline: float
     depth: int
     limit: float  # the decision the trainer chose (see the model file's notes)
-    dimension: int
+    dimension: int  # of the vectors it was trained on (all-MiniLM-L6-v2's)
 
     def score(self, u: np.ndarray, v: np.ndarray, reason: str) -> float:
         """The log-odds that the pair asks the same question."""

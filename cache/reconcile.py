@@ -1,12 +1,12 @@
 """Before comparing words, meet two spellings of the same word halfway.
 
 Five kinds, all cheap and rarely a different word: a keyword one side writes in
-capitals and the other in lower case ("WHERE and HAVING" / "where and having"), words one side quotes and the
-other writes bare ("What does 'carpe diem' mean?" / "the phrase carpe diem"), an
-acronym on one side spelt out on the other ("GDP" / "gross domestic product"), two
-adjacent letters swapped
-("Pyhton", "captial"), and a word the model's vocabulary does not know one letter from
-a word it knows on the other side ("revrse" / "reverse", see :mod:`spelling`).
+capitals and the other in lower case ("WHERE and HAVING" / "where and having"), words
+one side quotes and the other writes bare ("What does 'carpe diem' mean?" / "the
+phrase carpe diem"), an acronym on one side spelt out on the other ("GDP" / "gross
+domestic product"), two adjacent letters swapped ("Pyhton", "captial"), and a word the
+model's vocabulary does not know one letter from a word it knows on the other side
+("revrse" / "reverse", see :mod:`spelling`).
 "desert"/"dessert", "roast"/"toast", "hotel"/"motel" are all known words, so they stay apart.
 """
 

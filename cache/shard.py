@@ -24,7 +24,7 @@ from tokenyard.cache.analysis import analyse
 from tokenyard.cache.config import CacheConfig, RouteCacheConfig
 from tokenyard.cache.entry import CacheEntry, CacheInvalidation, CacheRecord, CacheTombstone
 from tokenyard.cache.index import HnswParams, VectorIndex
-from tokenyard.cache.judge import DIMENSION as JUDGE_DIMENSION
+from tokenyard.cache.embedding import DIMENSION
 from tokenyard.cache.judge import Judge, shipped_judge
 from tokenyard.cache.keys import CacheKeys, cache_policy, fits_max_tokens, request_keys
 from tokenyard.cache.results import CacheStats, Hit, Miss
@@ -42,7 +42,7 @@ class CacheShard:
         self.config = config
         self.dimension = dimension
         # The shipped judge reads MiniLM vectors; a shard of another dimension has none.
-        self._judge = judge if judge is not None else (shipped_judge() if dimension == JUDGE_DIMENSION else None)
+        self._judge = judge if judge is not None else (shipped_judge() if dimension == DIMENSION else None)
         self.stats = CacheStats()
         self._lock = threading.RLock()
         self._entries: dict[str, CacheEntry] = {}  # entry_id -> entry, in arrival order

@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 
 from tokenyard.cache.config import RouteCacheConfig
-from tokenyard.cache.embedding import MiniLMEmbedder
+from tokenyard.cache.embedding import DIMENSION, MiniLMEmbedder
 from tokenyard.cache.judge import JUDGED_REASONS, MODEL_FILE, features
 from tokenyard.cache.verify import verify
 
@@ -79,7 +79,7 @@ def export(model, limit: float, notes: dict, out: Path) -> None:
     np.savez_compressed(
         out, feature=feature, threshold=threshold, left=left, right=right, value=value,
         baseline=np.float64(model._baseline_prediction.ravel()[0]), depth=np.int32(depth),
-        limit=np.float64(limit), dimension=np.int32(384), notes=np.array(orjson.dumps(notes).decode()),
+        limit=np.float64(limit), dimension=np.int32(DIMENSION), notes=np.array(orjson.dumps(notes).decode()),
     )
 
 
