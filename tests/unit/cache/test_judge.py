@@ -124,3 +124,10 @@ def test_codes_with_digits_are_a_typed_refusal_the_judge_never_sees(stored, aske
     shard = shard_with(stored, cosine_judge(above=-1.0))  # admits anything it is shown
     result = shard.lookup(make_request(asked, request_id="r2"), unit(1, 0.1, 0), NOW)
     assert isinstance(result, Miss) and result.rejections == ("identifier",)
+
+
+@pytest.mark.parametrize(("key", "bad"), [("judge_limit", 25.0), ("judge_limit", -21), ("judge_limit", "strict"),
+                                          ("judge", "sometimes")])
+def test_a_bad_judge_setting_is_refused_by_name(key, bad):
+    with pytest.raises(ConfigError, match=key):
+        CacheConfig.from_mapping({"routes": {"chat": {key: bad}}})
